@@ -1,0 +1,2 @@
+-- Reverts 0001.
+DROP TABLE items;
