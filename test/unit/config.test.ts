@@ -1,0 +1,661 @@
+// `void` before describe/test: node:test awaits them itself; no-floating-promises cannot know.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { RewindConfig, parseConfig } from "../../components/config";
+import { ConfigError, UserError } from "../../components/errors";
+
+const URL = "postgres://hunter:s3cr3t-pw@127.0.0.1:55432/hunter";
+
+// The DESIGN.md example: the happy path every test below changes in one place.
+function valid(): Record<string, Record<string, unknown> | string> {
+  return {
+    "rewind:app": {
+      name: "hunter",
+      image: "127.0.0.1:5000/hunter",
+      version: "1.1.0",
+      replicas: 2,
+      port: 8000,
+      health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
+    },
+    "rewind:database": {
+      url: URL,
+      migrations: { tool: "sql", dir: "migrations" },
+      revision: "0008",
+    },
+    "rewind:backup": {
+      store: { kind: "fs", path: "/var/backups/hunter" },
+      beforeMigration: true,
+      include: ["database", "volume:sessions"],
+      retain: { days: 30, keepAtLeast: 5 },
+    },
+    "rewind:restore": { snapshot: null },
+    "rewind:target": "docker",
+  };
+}
+
+// Parses `valid()` with `namespace` changed by `change`, expecting exactly `message`.
+function rejects(
+  namespace: string,
+  change: (value: Record<string, unknown>) => unknown,
+  message: string,
+): void {
+  const raw = valid();
+  const value = raw[namespace];
+  raw[namespace] = change(
+    typeof value === "object" ? structuredClone(value) : (value as never),
+  ) as Record<string, unknown>;
+  assert.throws(() => parseConfig("prod", raw), { name: "ConfigError", message });
+}
+
+const set =
+  (key: string, value: unknown) =>
+  (o: Record<string, unknown>): Record<string, unknown> => ({ ...o, [key]: value });
+
+const nested =
+  (key: string, inner: string, value: unknown) =>
+  (o: Record<string, unknown>): Record<string, unknown> => ({
+    ...o,
+    [key]: { ...(o[key] as Record<string, unknown>), [inner]: value },
+  });
+
+void describe("parseConfig: a valid stack", () => {
+  void test("parses the DESIGN.md example and fills every default", () => {
+    assert.deepEqual(parseConfig("prod", valid()), {
+      app: {
+        name: "hunter",
+        image: "127.0.0.1:5000/hunter",
+        version: "1.1.0",
+        replicas: 2,
+        port: 8000,
+        health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
+        env: {},
+      },
+      database: {
+        url: URL,
+        migrations: { tool: "sql", dir: "migrations" },
+        revision: "0008",
+      },
+      backup: {
+        store: { kind: "fs", path: "/var/backups/hunter" },
+        beforeMigration: true,
+        include: ["database", "volume:sessions"],
+        retain: { days: 30, keepAtLeast: 5 },
+      },
+      restore: { snapshot: null },
+      gate: { enabled: true, smoke: [], sql: [] },
+      target: "docker",
+    } satisfies RewindConfig);
+  });
+
+  void test("the smallest config gets the documented defaults", () => {
+    const config = parseConfig("dev", {
+      "rewind:app": { name: "hunter", image: "hunter", version: "1.0.0", port: 8000 },
+      "rewind:database": {
+        url: URL,
+        migrations: { tool: "alembic" },
+        revision: "ae1027a6acf",
+      },
+      "rewind:backup": { store: { kind: "fs", path: ".rewind/backups" } },
+    });
+    assert.deepEqual(config.app, {
+      name: "hunter",
+      image: "hunter",
+      version: "1.0.0",
+      replicas: 1,
+      port: 8000,
+      health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
+      env: {},
+    });
+    assert.deepEqual(config.database.migrations, { tool: "alembic" });
+    assert.deepEqual(config.backup, {
+      store: { kind: "fs", path: ".rewind/backups" },
+      beforeMigration: true,
+      include: ["database"],
+      retain: { days: 30, keepAtLeast: 5 },
+    });
+    assert.deepEqual(config.restore, { snapshot: null });
+    assert.deepEqual(config.gate, { enabled: true, smoke: [], sql: [] });
+    assert.equal(config.target, "docker");
+  });
+
+  void test("accepts JSON strings for structured namespaces, as the Automation API returns them", () => {
+    const raw = valid();
+    const asStrings = Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+    assert.deepEqual(parseConfig("prod", asStrings), parseConfig("prod", raw));
+  });
+
+  void test("accepts numbers and booleans written as strings (`config set --path`)", () => {
+    const raw = valid();
+    raw["rewind:app"] = { ...(raw["rewind:app"] as object), replicas: "3", port: "9000" };
+    raw["rewind:gate"] = { enabled: "false", sql: [{ query: "SELECT 1", minRows: "0" }] };
+    const config = parseConfig("prod", raw);
+    assert.equal(config.app.replicas, 3);
+    assert.equal(config.app.port, 9000);
+    assert.deepEqual(config.gate, {
+      enabled: false,
+      smoke: [],
+      sql: [{ query: "SELECT 1", minRows: 0 }],
+    });
+  });
+
+  void test("ignores other providers' keys", () => {
+    assert.doesNotThrow(() => parseConfig("prod", { ...valid(), "docker:host": "unix:///x" }));
+  });
+
+  void test("services, env, gate checks, command migrations and restore pins", () => {
+    const raw = valid();
+    raw["rewind:app"] = {
+      ...(raw["rewind:app"] as object),
+      env: { LOG_LEVEL: "info", _X: "" },
+      services: [{ name: "worker", command: ["celery", "worker"], port: 8100 }],
+    };
+    raw["rewind:database"] = {
+      url: URL,
+      migrations: { tool: "command", up: ["./migrate", "up"], down: ["./migrate", "down"] },
+      revision: "v12",
+    };
+    raw["rewind:restore"] = { snapshot: "snap-20250128T1200Z" };
+    raw["rewind:gate"] = { smoke: [{ path: "/api/v1/leads" }], sql: [{ query: "SELECT 1" }] };
+    raw["rewind:target"] = "kubernetes";
+    const config = parseConfig("prod", raw);
+    assert.deepEqual(config.app.services, [
+      { name: "worker", command: ["celery", "worker"], replicas: 1, port: 8100 },
+    ]);
+    assert.deepEqual(config.app.env, { LOG_LEVEL: "info", _X: "" });
+    assert.equal(config.restore.snapshot, "snap-20250128T1200Z");
+    assert.deepEqual(config.gate.smoke, [{ path: "/api/v1/leads", expectStatus: 200 }]);
+    assert.deepEqual(config.gate.sql, [{ query: "SELECT 1", minRows: 1 }]);
+    assert.equal(config.target, "kubernetes");
+  });
+
+  void test("image repositories with registry, port and path; tags and digests as version", () => {
+    for (const image of ["hunter", "localhost:5000/hunter", "ghcr.io/acme/hunter-api", "a/b__c"]) {
+      const raw = valid();
+      raw["rewind:app"] = { ...(raw["rewind:app"] as object), image };
+      assert.equal(parseConfig("prod", raw).app.image, image);
+    }
+    const digest = `sha256:${"ab".repeat(32)}`;
+    for (const version of ["1.0.0", "v2", "2025-01-28_1", digest]) {
+      const raw = valid();
+      raw["rewind:app"] = { ...(raw["rewind:app"] as object), version };
+      assert.equal(parseConfig("prod", raw).app.version, version);
+    }
+  });
+});
+
+void describe("parseConfig: rewind:app", () => {
+  void test("replicas below 1 (the README example)", () => {
+    rejects(
+      "rewind:app",
+      set("replicas", 0),
+      'stack "prod": rewind:app.replicas is 0; allowed: an integer of at least 1',
+    );
+  });
+
+  void test("replicas as a fraction or a word", () => {
+    rejects(
+      "rewind:app",
+      set("replicas", 1.5),
+      'stack "prod": rewind:app.replicas is 1.5; allowed: an integer of at least 1',
+    );
+    rejects(
+      "rewind:app",
+      set("replicas", "two"),
+      'stack "prod": rewind:app.replicas is "two"; allowed: an integer of at least 1',
+    );
+  });
+
+  void test("name must be a DNS label", () => {
+    rejects(
+      "rewind:app",
+      set("name", "Hunter_API"),
+      'stack "prod": rewind:app.name is "Hunter_API"; allowed: a DNS label: lowercase letters, ' +
+        "digits and -, starting with a letter, not ending with -, at most 63 characters",
+    );
+  });
+
+  void test("image must not carry a tag (the version is pinned separately)", () => {
+    rejects(
+      "rewind:app",
+      set("image", "127.0.0.1:5000/hunter:1.1.0"),
+      'stack "prod": rewind:app.image is "127.0.0.1:5000/hunter:1.1.0"; ' +
+        'allowed: an image repository without tag or digest, e.g. "127.0.0.1:5000/hunter"',
+    );
+  });
+
+  void test('version "latest" is refused', () => {
+    rejects(
+      "rewind:app",
+      set("version", "latest"),
+      'stack "prod": rewind:app.version is "latest"; ' +
+        'allowed: an immutable image tag (not "latest") or a sha256 digest',
+    );
+    rejects(
+      "rewind:app",
+      set("version", "LATEST"),
+      'stack "prod": rewind:app.version is "LATEST"; ' +
+        'allowed: an immutable image tag (not "latest") or a sha256 digest',
+    );
+  });
+
+  void test("version must be present and non-empty", () => {
+    rejects(
+      "rewind:app",
+      set("version", ""),
+      'stack "prod": rewind:app.version is ""; ' +
+        'allowed: an immutable image tag (not "latest") or a sha256 digest',
+    );
+    rejects(
+      "rewind:app",
+      set("version", undefined),
+      'stack "prod": rewind:app.version is missing; ' +
+        'allowed: an immutable image tag (not "latest") or a sha256 digest',
+    );
+  });
+
+  void test("port below 1024 or above 65535", () => {
+    rejects(
+      "rewind:app",
+      set("port", 80),
+      'stack "prod": rewind:app.port is 80; allowed: an integer from 1024 to 65535',
+    );
+    rejects(
+      "rewind:app",
+      set("port", 70000),
+      'stack "prod": rewind:app.port is 70000; allowed: an integer from 1024 to 65535',
+    );
+  });
+
+  void test("replica i listens on port + i, so the last one must fit", () => {
+    rejects(
+      "rewind:app",
+      (o) => ({ ...o, port: 65534, replicas: 3 }),
+      'stack "prod": rewind:app.replicas is 3; ' +
+        "allowed: at most 2 with port 65534 (replica i listens on port + i)",
+    );
+  });
+
+  void test("health paths start with / and timeouts are whole seconds", () => {
+    rejects(
+      "rewind:app",
+      nested("health", "ready", "healthz/ready"),
+      'stack "prod": rewind:app.health.ready is "healthz/ready"; allowed: a URL path starting with "/"',
+    );
+    rejects(
+      "rewind:app",
+      nested("health", "timeoutSeconds", 0),
+      'stack "prod": rewind:app.health.timeoutSeconds is 0; ' +
+        "allowed: an integer number of seconds, at least 1",
+    );
+  });
+
+  void test("an unknown key (a typo) names the keys that exist", () => {
+    rejects(
+      "rewind:app",
+      set("replica", 2),
+      'stack "prod": rewind:app.replica is an unknown key; ' +
+        "allowed keys: name, image, version, replicas, port, health, env, services",
+    );
+    rejects(
+      "rewind:app",
+      nested("health", "liveness", "/live"),
+      'stack "prod": rewind:app.health.liveness is an unknown key; ' +
+        "allowed keys: live, ready, startup, timeoutSeconds",
+    );
+  });
+
+  void test("env names are variable names; env values are masked: they may be secrets", () => {
+    rejects(
+      "rewind:app",
+      set("env", { "API-KEY": "k" }),
+      'stack "prod": rewind:app.env.API-KEY is not an allowed key; ' +
+        "allowed: an environment variable name: letters, digits and _, not starting with a digit",
+    );
+    rejects(
+      "rewind:app",
+      set("env", { API_TOKEN: 12345 }),
+      'stack "prod": rewind:app.env.API_TOKEN is [secret]; ' +
+        "allowed: a string (quote numbers and booleans)",
+    );
+    rejects(
+      "rewind:app",
+      set("env", "API_TOKEN=abc"),
+      'stack "prod": rewind:app.env is [secret]; ' +
+        "allowed: a map of environment variable names to strings",
+    );
+  });
+
+  void test("service ports must not overlap the app's or each other's", () => {
+    rejects(
+      "rewind:app",
+      set("services", [{ name: "worker", port: 8001 }]),
+      'stack "prod": rewind:app.services[0].port is 8001; allowed: a port whose range ' +
+        "(port to port + replicas - 1) does not overlap rewind:app (8000 to 8001)",
+    );
+    rejects(
+      "rewind:app",
+      set("services", [
+        { name: "worker", port: 9000, replicas: 3 },
+        { name: "beat", port: 9002 },
+      ]),
+      'stack "prod": rewind:app.services[1].port is 9002; allowed: a port whose range ' +
+        "(port to port + replicas - 1) does not overlap rewind:app.services[0] (9000 to 9002)",
+    );
+  });
+
+  void test("service names are unique, the app's included", () => {
+    rejects(
+      "rewind:app",
+      set("services", [{ name: "hunter", port: 9000 }]),
+      'stack "prod": rewind:app.services[0].name is "hunter"; ' +
+        "allowed: a name not already used by rewind:app",
+    );
+  });
+
+  void test("a service command is an argument array, never a shell string", () => {
+    rejects(
+      "rewind:app",
+      set("services", [{ name: "worker", port: 9000, command: "celery worker" }]),
+      'stack "prod": rewind:app.services[0].command is "celery worker"; allowed: an argument ' +
+        'array of non-empty strings, e.g. ["./migrate", "up"] (not a shell string)',
+    );
+  });
+
+  void test("a missing namespace", () => {
+    const raw = valid();
+    delete raw["rewind:app"];
+    assert.throws(() => parseConfig("prod", raw), {
+      message:
+        'stack "prod": rewind:app is missing; allowed: an object with keys ' +
+        "name, image, version, replicas, port, health, env, services",
+    });
+  });
+});
+
+void describe("parseConfig: rewind:database", () => {
+  void test("the URL is masked, whatever is wrong with it", () => {
+    rejects(
+      "rewind:database",
+      set("url", "mysql://root:hunter2@db/app"),
+      'stack "prod": rewind:database.url is [secret]; ' +
+        "allowed: a PostgreSQL connection URL (postgres://...), set as a secret",
+    );
+  });
+
+  void test("a namespace given as a bare string is masked: it is probably the URL", () => {
+    rejects(
+      "rewind:database",
+      () => URL,
+      'stack "prod": rewind:database is [secret]; allowed: an object with keys url, migrations, revision',
+    );
+  });
+
+  void test("an unknown migration tool", () => {
+    rejects(
+      "rewind:database",
+      set("migrations", { tool: "flyway", dir: "db" }),
+      'stack "prod": rewind:database.migrations.tool is "flyway"; ' +
+        'allowed: "sql", "alembic" or "command"',
+    );
+    rejects(
+      "rewind:database",
+      set("migrations", "alembic"),
+      'stack "prod": rewind:database.migrations is "alembic"; ' +
+        'allowed: an object with tool "sql", "alembic" or "command"',
+    );
+  });
+
+  void test("keys of another tool are unknown keys", () => {
+    rejects(
+      "rewind:database",
+      set("migrations", { tool: "sql", dir: "m", config: "alembic.ini" }),
+      'stack "prod": rewind:database.migrations.config is an unknown key; allowed keys: tool, dir',
+    );
+  });
+
+  void test("command migrations are argument arrays", () => {
+    rejects(
+      "rewind:database",
+      (o) => ({
+        ...o,
+        revision: "v3",
+        migrations: { tool: "command", up: "alembic upgrade head", down: [] },
+      }),
+      'stack "prod": rewind:database.migrations.up is "alembic upgrade head"; allowed: an ' +
+        'argument array of non-empty strings, e.g. ["./migrate", "up"] (not a shell string)\n' +
+        'stack "prod": rewind:database.migrations.down is []; allowed: an argument array of ' +
+        'non-empty strings, e.g. ["./migrate", "up"] (not a shell string)',
+    );
+  });
+
+  void test("sql revisions are base or four digits", () => {
+    for (const revision of ["8", "0000", "head"]) {
+      rejects(
+        "rewind:database",
+        set("revision", revision),
+        `stack "prod": rewind:database.revision is ${JSON.stringify(revision)}; ` +
+          `allowed: "base" or four digits from "0001" to "9999" (the sql tool's numbering)`,
+      );
+    }
+    const raw = valid();
+    raw["rewind:database"] = { ...(raw["rewind:database"] as object), revision: "base" };
+    assert.equal(parseConfig("prod", raw).database.revision, "base");
+  });
+
+  void test("Alembic revisions are ids, never head or a relative step", () => {
+    for (const revision of ["head", "heads", "-1", "ae10+2"]) {
+      rejects(
+        "rewind:database",
+        (o) => ({ ...o, migrations: { tool: "alembic", dir: "." }, revision }),
+        `stack "prod": rewind:database.revision is ${JSON.stringify(revision)}; allowed: a ` +
+          `revision id of letters, digits and _, or "base" (not "head", "heads" or a relative ` +
+          `step such as "-1": the pin must name one revision)`,
+      );
+    }
+  });
+
+  void test("an empty revision", () => {
+    rejects(
+      "rewind:database",
+      set("revision", " "),
+      'stack "prod": rewind:database.revision is " "; allowed: a non-empty string (a revision id)',
+    );
+  });
+});
+
+void describe("parseConfig: rewind:backup", () => {
+  void test("a missing namespace: snapshots need a store", () => {
+    const raw = valid();
+    delete raw["rewind:backup"];
+    assert.throws(() => parseConfig("prod", raw), {
+      message:
+        'stack "prod": rewind:backup is missing; allowed: an object with keys ' +
+        "store, beforeMigration, include, retain",
+    });
+  });
+
+  void test("an unknown store kind", () => {
+    rejects(
+      "rewind:backup",
+      set("store", { kind: "s3", bucket: "b" }),
+      'stack "prod": rewind:backup.store.kind is "s3"; allowed: "fs"',
+    );
+  });
+
+  void test("include items", () => {
+    rejects(
+      "rewind:backup",
+      set("include", ["database", "sessions"]),
+      'stack "prod": rewind:backup.include[1] is "sessions"; ' +
+        'allowed: "database", "volume:<name>" or "path:<absolute path>"',
+    );
+    rejects(
+      "rewind:backup",
+      set("include", ["database", "path:relative/dir"]),
+      'stack "prod": rewind:backup.include[1] is "path:relative/dir"; ' +
+        'allowed: "database", "volume:<name>" or "path:<absolute path>"',
+    );
+    rejects(
+      "rewind:backup",
+      set("include", ["database", "volume:sessions", "database"]),
+      'stack "prod": rewind:backup.include[2] is "database"; ' +
+        'allowed: an item not already listed ("database" is)',
+    );
+  });
+
+  void test("a pre-migration backup must hold the database", () => {
+    rejects(
+      "rewind:backup",
+      set("include", ["volume:sessions"]),
+      'stack "prod": rewind:backup.include is ["volume:sessions"]; ' +
+        'allowed: a list containing "database" while beforeMigration is true',
+    );
+    const raw = valid();
+    raw["rewind:backup"] = {
+      ...(raw["rewind:backup"] as object),
+      beforeMigration: false,
+      include: ["volume:sessions"],
+    };
+    assert.deepEqual(parseConfig("prod", raw).backup.include, ["volume:sessions"]);
+  });
+
+  void test("retention", () => {
+    rejects(
+      "rewind:backup",
+      nested("retain", "days", -1),
+      'stack "prod": rewind:backup.retain.days is -1; allowed: an integer number of days, at least 0',
+    );
+    rejects(
+      "rewind:backup",
+      nested("retain", "keepAtLeast", 0),
+      'stack "prod": rewind:backup.retain.keepAtLeast is 0; allowed: an integer of at least 1',
+    );
+  });
+
+  void test("beforeMigration is a boolean", () => {
+    rejects(
+      "rewind:backup",
+      set("beforeMigration", "yes"),
+      'stack "prod": rewind:backup.beforeMigration is "yes"; allowed: true or false',
+    );
+  });
+});
+
+void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
+  void test("a snapshot pin is a non-empty id or null", () => {
+    rejects(
+      "rewind:restore",
+      set("snapshot", ""),
+      'stack "prod": rewind:restore.snapshot is ""; allowed: a non-empty string (a snapshot id)',
+    );
+  });
+
+  void test("gate smoke statuses are HTTP statuses", () => {
+    rejects(
+      "rewind:gate",
+      () => ({ smoke: [{ path: "/", expectStatus: 700 }] }),
+      'stack "prod": rewind:gate.smoke[0].expectStatus is 700; ' +
+        "allowed: an HTTP status from 100 to 599",
+    );
+  });
+
+  void test("gate SQL checks need a query", () => {
+    rejects(
+      "rewind:gate",
+      () => ({ sql: [{ minRows: 1 }] }),
+      'stack "prod": rewind:gate.sql[0].query is missing; allowed: a non-empty string (an SQL query)',
+    );
+  });
+
+  void test("target is docker or kubernetes", () => {
+    rejects(
+      "rewind:target",
+      () => "k8s",
+      'stack "prod": rewind:target is "k8s"; allowed: "docker" or "kubernetes"',
+    );
+  });
+
+  void test("a misspelt namespace is refused, not ignored", () => {
+    assert.throws(() => parseConfig("prod", { ...valid(), "rewind:restor": { snapshot: "s1" } }), {
+      message:
+        'stack "prod": rewind:restor is an unknown key; allowed keys: rewind:app, ' +
+        "rewind:database, rewind:backup, rewind:restore, rewind:gate, rewind:target",
+    });
+  });
+});
+
+void describe("ConfigError", () => {
+  void test("lists every issue, one line each, and carries them structured", () => {
+    const raw = valid();
+    raw["rewind:app"] = { ...(raw["rewind:app"] as object), replicas: 0 };
+    raw["rewind:target"] = "nomad";
+    const error = (() => {
+      try {
+        parseConfig("staging", raw);
+      } catch (e) {
+        return e;
+      }
+      assert.fail("parseConfig accepted a bad config");
+    })();
+    assert.ok(error instanceof ConfigError);
+    assert.ok(error instanceof UserError);
+    assert.equal(error.name, "ConfigError");
+    assert.equal(error.stackName, "staging");
+    assert.equal(
+      error.message,
+      'stack "staging": rewind:app.replicas is 0; allowed: an integer of at least 1\n' +
+        'stack "staging": rewind:target is "nomad"; allowed: "docker" or "kubernetes"',
+    );
+    assert.deepEqual(error.issues, [
+      {
+        key: "rewind:app.replicas",
+        kind: "invalid",
+        value: "0",
+        allowed: "an integer of at least 1",
+      },
+      {
+        key: "rewind:target",
+        kind: "invalid",
+        value: '"nomad"',
+        allowed: '"docker" or "kubernetes"',
+      },
+    ]);
+  });
+
+  void test("long values are cut", () => {
+    rejects(
+      "rewind:app",
+      set("health", "x".repeat(100)),
+      `stack "prod": rewind:app.health is "${"x".repeat(78)}…; ` +
+        "allowed: an object with keys live, ready, startup, timeoutSeconds",
+    );
+  });
+
+  void test("the database URL never appears in an error, whatever it is", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.constantFrom("postgres://u:", "mysql://u:", "", "postgres://"),
+        (password, prefix) => {
+          const secret = `SECRET${password}`;
+          const raw = valid();
+          // Something else is wrong too, so the parse always fails.
+          raw["rewind:app"] = { ...(raw["rewind:app"] as object), replicas: 0 };
+          raw["rewind:database"] = { url: `${prefix}${secret}@db/x`, revision: "0001" };
+          try {
+            parseConfig("prod", raw);
+          } catch (e) {
+            assert.ok(e instanceof ConfigError);
+            assert.ok(!e.message.includes(secret), e.message);
+            return;
+          }
+          assert.fail("parseConfig accepted replicas 0");
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
