@@ -59,8 +59,8 @@ const nested =
     [key]: { ...(o[key] as Record<string, unknown>), [inner]: value },
   });
 
-void describe("parseConfig: a valid stack", () => {
-  void test("parses the DESIGN.md example and fills every default", () => {
+describe("parseConfig: a valid stack", () => {
+  test("parses the DESIGN.md example and fills every default", () => {
     assert.deepEqual(parseConfig("prod", valid()), {
       app: {
         name: "hunter",
@@ -88,7 +88,7 @@ void describe("parseConfig: a valid stack", () => {
     } satisfies RewindConfig);
   });
 
-  void test("the smallest config gets the documented defaults", () => {
+  test("the smallest config gets the documented defaults", () => {
     const config = parseConfig("dev", {
       "rewind:app": { name: "hunter", image: "hunter", version: "1.0.0", port: 8000 },
       "rewind:database": {
@@ -119,7 +119,7 @@ void describe("parseConfig: a valid stack", () => {
     assert.equal(config.target, "docker");
   });
 
-  void test("accepts JSON strings for structured namespaces, as the Automation API returns them", () => {
+  test("accepts JSON strings for structured namespaces, as the Automation API returns them", () => {
     const raw = valid();
     const asStrings = Object.fromEntries(
       Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
@@ -127,7 +127,7 @@ void describe("parseConfig: a valid stack", () => {
     assert.deepEqual(parseConfig("prod", asStrings), parseConfig("prod", raw));
   });
 
-  void test("accepts numbers and booleans written as strings (`config set --path`)", () => {
+  test("accepts numbers and booleans written as strings (`config set --path`)", () => {
     const raw = valid();
     raw["rewind:app"] = { ...(raw["rewind:app"] as object), replicas: "3", port: "9000" };
     raw["rewind:gate"] = { enabled: "false", sql: [{ query: "SELECT 1", minRows: "0" }] };
@@ -141,11 +141,11 @@ void describe("parseConfig: a valid stack", () => {
     });
   });
 
-  void test("ignores other providers' keys", () => {
+  test("ignores other providers' keys", () => {
     assert.doesNotThrow(() => parseConfig("prod", { ...valid(), "docker:host": "unix:///x" }));
   });
 
-  void test("services, env, gate checks, command migrations and restore pins", () => {
+  test("services, env, gate checks, command migrations and restore pins", () => {
     const raw = valid();
     raw["rewind:app"] = {
       ...(raw["rewind:app"] as object),
@@ -171,7 +171,7 @@ void describe("parseConfig: a valid stack", () => {
     assert.equal(config.target, "kubernetes");
   });
 
-  void test("image repositories with registry, port and path; tags and digests as version", () => {
+  test("image repositories with registry, port and path; tags and digests as version", () => {
     for (const image of ["hunter", "localhost:5000/hunter", "ghcr.io/acme/hunter-api", "a/b__c"]) {
       const raw = valid();
       raw["rewind:app"] = { ...(raw["rewind:app"] as object), image };
@@ -186,8 +186,8 @@ void describe("parseConfig: a valid stack", () => {
   });
 });
 
-void describe("parseConfig: rewind:app", () => {
-  void test("replicas below 1 (the README example)", () => {
+describe("parseConfig: rewind:app", () => {
+  test("replicas below 1 (the README example)", () => {
     rejects(
       "rewind:app",
       set("replicas", 0),
@@ -195,7 +195,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("replicas as a fraction or a word", () => {
+  test("replicas as a fraction or a word", () => {
     rejects(
       "rewind:app",
       set("replicas", 1.5),
@@ -208,7 +208,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("name must be a DNS label", () => {
+  test("name must be a DNS label", () => {
     rejects(
       "rewind:app",
       set("name", "Hunter_API"),
@@ -217,7 +217,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("image must not carry a tag (the version is pinned separately)", () => {
+  test("image must not carry a tag (the version is pinned separately)", () => {
     rejects(
       "rewind:app",
       set("image", "127.0.0.1:5000/hunter:1.1.0"),
@@ -226,7 +226,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test('version "latest" is refused', () => {
+  test('version "latest" is refused', () => {
     rejects(
       "rewind:app",
       set("version", "latest"),
@@ -241,7 +241,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("version must be present and non-empty", () => {
+  test("version must be present and non-empty", () => {
     rejects(
       "rewind:app",
       set("version", ""),
@@ -256,7 +256,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("port below 1024 or above 65535", () => {
+  test("port below 1024 or above 65535", () => {
     rejects(
       "rewind:app",
       set("port", 80),
@@ -269,7 +269,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("replica i listens on port + i, so the last one must fit", () => {
+  test("replica i listens on port + i, so the last one must fit", () => {
     rejects(
       "rewind:app",
       (o) => ({ ...o, port: 65534, replicas: 3 }),
@@ -278,7 +278,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("health paths start with / and timeouts are whole seconds", () => {
+  test("health paths start with / and timeouts are whole seconds", () => {
     rejects(
       "rewind:app",
       nested("health", "ready", "healthz/ready"),
@@ -292,7 +292,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("an unknown key (a typo) names the keys that exist", () => {
+  test("an unknown key (a typo) names the keys that exist", () => {
     rejects(
       "rewind:app",
       set("replica", 2),
@@ -307,7 +307,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("env names are variable names; env values are masked: they may be secrets", () => {
+  test("env names are variable names; env values are masked: they may be secrets", () => {
     rejects(
       "rewind:app",
       set("env", { "API-KEY": "k" }),
@@ -328,7 +328,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("service ports must not overlap the app's or each other's", () => {
+  test("service ports must not overlap the app's or each other's", () => {
     rejects(
       "rewind:app",
       set("services", [{ name: "worker", port: 8001 }]),
@@ -346,7 +346,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("service names are unique, the app's included", () => {
+  test("service names are unique, the app's included", () => {
     rejects(
       "rewind:app",
       set("services", [{ name: "hunter", port: 9000 }]),
@@ -355,7 +355,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("a service command is an argument array, never a shell string", () => {
+  test("a service command is an argument array, never a shell string", () => {
     rejects(
       "rewind:app",
       set("services", [{ name: "worker", port: 9000, command: "celery worker" }]),
@@ -364,7 +364,7 @@ void describe("parseConfig: rewind:app", () => {
     );
   });
 
-  void test("a missing namespace", () => {
+  test("a missing namespace", () => {
     const raw = valid();
     delete raw["rewind:app"];
     assert.throws(() => parseConfig("prod", raw), {
@@ -375,8 +375,8 @@ void describe("parseConfig: rewind:app", () => {
   });
 });
 
-void describe("parseConfig: rewind:database", () => {
-  void test("the URL is masked, whatever is wrong with it", () => {
+describe("parseConfig: rewind:database", () => {
+  test("the URL is masked, whatever is wrong with it", () => {
     rejects(
       "rewind:database",
       set("url", "mysql://root:hunter2@db/app"),
@@ -385,7 +385,7 @@ void describe("parseConfig: rewind:database", () => {
     );
   });
 
-  void test("a namespace given as a bare string is masked: it is probably the URL", () => {
+  test("a namespace given as a bare string is masked: it is probably the URL", () => {
     rejects(
       "rewind:database",
       () => URL,
@@ -393,7 +393,7 @@ void describe("parseConfig: rewind:database", () => {
     );
   });
 
-  void test("an unknown migration tool", () => {
+  test("an unknown migration tool", () => {
     rejects(
       "rewind:database",
       set("migrations", { tool: "flyway", dir: "db" }),
@@ -408,7 +408,7 @@ void describe("parseConfig: rewind:database", () => {
     );
   });
 
-  void test("keys of another tool are unknown keys", () => {
+  test("keys of another tool are unknown keys", () => {
     rejects(
       "rewind:database",
       set("migrations", { tool: "sql", dir: "m", config: "alembic.ini" }),
@@ -416,7 +416,7 @@ void describe("parseConfig: rewind:database", () => {
     );
   });
 
-  void test("command migrations are argument arrays", () => {
+  test("command migrations are argument arrays", () => {
     rejects(
       "rewind:database",
       (o) => ({
@@ -431,7 +431,7 @@ void describe("parseConfig: rewind:database", () => {
     );
   });
 
-  void test("sql revisions are base or four digits", () => {
+  test("sql revisions are base or four digits", () => {
     for (const revision of ["8", "0000", "head"]) {
       rejects(
         "rewind:database",
@@ -445,7 +445,7 @@ void describe("parseConfig: rewind:database", () => {
     assert.equal(parseConfig("prod", raw).database.revision, "base");
   });
 
-  void test("Alembic revisions are ids, never head or a relative step", () => {
+  test("Alembic revisions are ids, never head or a relative step", () => {
     for (const revision of ["head", "heads", "-1", "ae10+2"]) {
       rejects(
         "rewind:database",
@@ -457,7 +457,7 @@ void describe("parseConfig: rewind:database", () => {
     }
   });
 
-  void test("an empty revision", () => {
+  test("an empty revision", () => {
     rejects(
       "rewind:database",
       set("revision", " "),
@@ -466,8 +466,8 @@ void describe("parseConfig: rewind:database", () => {
   });
 });
 
-void describe("parseConfig: rewind:backup", () => {
-  void test("a missing namespace: snapshots need a store", () => {
+describe("parseConfig: rewind:backup", () => {
+  test("a missing namespace: snapshots need a store", () => {
     const raw = valid();
     delete raw["rewind:backup"];
     assert.throws(() => parseConfig("prod", raw), {
@@ -477,7 +477,7 @@ void describe("parseConfig: rewind:backup", () => {
     });
   });
 
-  void test("an unknown store kind", () => {
+  test("an unknown store kind", () => {
     rejects(
       "rewind:backup",
       set("store", { kind: "s3", bucket: "b" }),
@@ -485,7 +485,7 @@ void describe("parseConfig: rewind:backup", () => {
     );
   });
 
-  void test("include items", () => {
+  test("include items", () => {
     rejects(
       "rewind:backup",
       set("include", ["database", "sessions"]),
@@ -506,7 +506,7 @@ void describe("parseConfig: rewind:backup", () => {
     );
   });
 
-  void test("a pre-migration backup must hold the database", () => {
+  test("a pre-migration backup must hold the database", () => {
     rejects(
       "rewind:backup",
       set("include", ["volume:sessions"]),
@@ -522,7 +522,7 @@ void describe("parseConfig: rewind:backup", () => {
     assert.deepEqual(parseConfig("prod", raw).backup.include, ["volume:sessions"]);
   });
 
-  void test("retention", () => {
+  test("retention", () => {
     rejects(
       "rewind:backup",
       nested("retain", "days", -1),
@@ -535,7 +535,7 @@ void describe("parseConfig: rewind:backup", () => {
     );
   });
 
-  void test("beforeMigration is a boolean", () => {
+  test("beforeMigration is a boolean", () => {
     rejects(
       "rewind:backup",
       set("beforeMigration", "yes"),
@@ -544,8 +544,8 @@ void describe("parseConfig: rewind:backup", () => {
   });
 });
 
-void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
-  void test("a snapshot pin is a non-empty id or null", () => {
+describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
+  test("a snapshot pin is a non-empty id or null", () => {
     rejects(
       "rewind:restore",
       set("snapshot", ""),
@@ -553,7 +553,7 @@ void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
     );
   });
 
-  void test("gate smoke statuses are HTTP statuses", () => {
+  test("gate smoke statuses are HTTP statuses", () => {
     rejects(
       "rewind:gate",
       () => ({ smoke: [{ path: "/", expectStatus: 700 }] }),
@@ -562,7 +562,7 @@ void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
     );
   });
 
-  void test("gate SQL checks need a query", () => {
+  test("gate SQL checks need a query", () => {
     rejects(
       "rewind:gate",
       () => ({ sql: [{ minRows: 1 }] }),
@@ -570,7 +570,7 @@ void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
     );
   });
 
-  void test("target is docker or kubernetes", () => {
+  test("target is docker or kubernetes", () => {
     rejects(
       "rewind:target",
       () => "k8s",
@@ -578,7 +578,7 @@ void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
     );
   });
 
-  void test("a misspelt namespace is refused, not ignored", () => {
+  test("a misspelt namespace is refused, not ignored", () => {
     assert.throws(() => parseConfig("prod", { ...valid(), "rewind:restor": { snapshot: "s1" } }), {
       message:
         'stack "prod": rewind:restor is an unknown key; allowed keys: rewind:app, ' +
@@ -587,8 +587,8 @@ void describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
   });
 });
 
-void describe("ConfigError", () => {
-  void test("lists every issue, one line each, and carries them structured", () => {
+describe("ConfigError", () => {
+  test("lists every issue, one line each, and carries them structured", () => {
     const raw = valid();
     raw["rewind:app"] = { ...(raw["rewind:app"] as object), replicas: 0 };
     raw["rewind:target"] = "nomad";
@@ -625,7 +625,7 @@ void describe("ConfigError", () => {
     ]);
   });
 
-  void test("long values are cut", () => {
+  test("long values are cut", () => {
     rejects(
       "rewind:app",
       set("health", "x".repeat(100)),
@@ -634,7 +634,7 @@ void describe("ConfigError", () => {
     );
   });
 
-  void test("the database URL never appears in an error, whatever it is", () => {
+  test("the database URL never appears in an error, whatever it is", () => {
     fc.assert(
       fc.property(
         fc.string({ minLength: 1 }),

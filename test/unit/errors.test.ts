@@ -8,8 +8,8 @@ import {
   describeConfigIssue,
 } from "../../components/errors";
 
-void describe("error kinds", () => {
-  void test("user errors and internal errors are distinct kinds, each with its own name", () => {
+describe("error kinds", () => {
+  test("user errors and internal errors are distinct kinds, each with its own name", () => {
     // The CLI prints a UserError's message and an InternalError's stack; they must not mix.
     const user = new UserError("fix your config");
     const internal = new InternalError("broken invariant", { cause: user });
@@ -21,7 +21,7 @@ void describe("error kinds", () => {
     assert.match(internal.stack ?? "", /^InternalError: broken invariant\n/);
   });
 
-  void test("a ConfigError keeps a real stack trace", () => {
+  test("a ConfigError keeps a real stack trace", () => {
     const error = new ConfigError("prod", [
       { key: "rewind:target", kind: "invalid", value: '"nomad"', allowed: "docker" },
     ]);
@@ -29,7 +29,7 @@ void describe("error kinds", () => {
     assert.equal(error.stackName, "prod");
   });
 
-  void test("a ConfigError without issues is a bug", () => {
+  test("a ConfigError without issues is a bug", () => {
     assert.throws(() => new ConfigError("prod", []), {
       name: "InternalError",
       message: "ConfigError needs at least one issue",
@@ -37,8 +37,8 @@ void describe("error kinds", () => {
   });
 });
 
-void describe("describeConfigIssue", () => {
-  void test("each kind reads as one sentence", () => {
+describe("describeConfigIssue", () => {
+  test("each kind reads as one sentence", () => {
     assert.equal(
       describeConfigIssue({
         key: "rewind:app.port",

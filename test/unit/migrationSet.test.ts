@@ -46,25 +46,25 @@ const dropLegacy: MigrationStep = {
   down: undefined,
 };
 
-void describe("buildMigrationSet", () => {
-  void test("orders the steps by revision, pairs up and down, ignores non-.sql files", () => {
+describe("buildMigrationSet", () => {
+  test("orders the steps by revision, pairs up and down, ignores non-.sql files", () => {
     assert.deepEqual(buildMigrationSet(files), { steps: [init, addEmail, dropLegacy] });
   });
 
-  void test("an empty directory is a set at base", () => {
+  test("an empty directory is a set at base", () => {
     const set = buildMigrationSet(["README.md"]);
     assert.deepEqual(set, { steps: [] });
     assert.equal(headRevision(set), "base");
     assert.deepEqual(revisionsOf(set), ["base"]);
   });
 
-  void test("revisionsOf and headRevision", () => {
+  test("revisionsOf and headRevision", () => {
     const set = buildMigrationSet(files);
     assert.deepEqual(revisionsOf(set), ["base", "0001", "0002", "0003"]);
     assert.equal(headRevision(set), "0003");
   });
 
-  void test("a misnamed .sql file is refused, not skipped", () => {
+  test("a misnamed .sql file is refused, not skipped", () => {
     assert.throws(() => buildMigrationSet(["0001_init.up.sql", "0002-add.sql"]), {
       name: "UserError",
       message:
@@ -74,13 +74,13 @@ void describe("buildMigrationSet", () => {
     assert.throws(() => buildMigrationSet(["1_init.up.sql"]), /1_init\.up\.sql is not a migration/);
   });
 
-  void test("revision 0000 is refused", () => {
+  test("revision 0000 is refused", () => {
     assert.throws(() => buildMigrationSet(["0000_init.up.sql"]), {
       message: "migrations: 0000_init.up.sql has revision 0000; numbering starts at 0001",
     });
   });
 
-  void test("two up scripts for one revision are refused, naming both", () => {
+  test("two up scripts for one revision are refused, naming both", () => {
     assert.throws(
       () =>
         buildMigrationSet(["0001_init.up.sql", "0002_b.up.sql", "0002_a.up.sql"], "db/migrations"),
@@ -91,7 +91,7 @@ void describe("buildMigrationSet", () => {
     );
   });
 
-  void test("two down scripts for one revision are refused", () => {
+  test("two down scripts for one revision are refused", () => {
     assert.throws(
       () => buildMigrationSet(["0001_a.up.sql", "0001_a.down.sql", "0001_b.down.sql"]),
       {
@@ -100,13 +100,13 @@ void describe("buildMigrationSet", () => {
     );
   });
 
-  void test("a down without its up is refused", () => {
+  test("a down without its up is refused", () => {
     assert.throws(() => buildMigrationSet(["0001_init.up.sql", "0002_add.down.sql"]), {
       message: "migrations: 0002_add.down.sql has no up script (expected 0002_add.up.sql)",
     });
   });
 
-  void test("a down whose name differs from the up is refused", () => {
+  test("a down whose name differs from the up is refused", () => {
     assert.throws(() => buildMigrationSet(["0001_init.up.sql", "0001_initial.down.sql"]), {
       message:
         "migrations: 0001_initial.down.sql does not match the up script 0001_init.up.sql " +
@@ -114,7 +114,7 @@ void describe("buildMigrationSet", () => {
     });
   });
 
-  void test("a gap in the numbering is refused, runs of missing revisions as ranges", () => {
+  test("a gap in the numbering is refused, runs of missing revisions as ranges", () => {
     assert.throws(() => buildMigrationSet(["0001_a.up.sql", "0003_c.up.sql"]), {
       message: "migrations: missing revision 0002 (numbering must run from 0001 without gaps)",
     });
@@ -128,7 +128,7 @@ void describe("buildMigrationSet", () => {
     );
   });
 
-  void test("every problem is reported at once", () => {
+  test("every problem is reported at once", () => {
     assert.throws(() => buildMigrationSet(["0001_a.up.sql", "x.sql", "0004_d.down.sql"]), {
       message:
         "migrations: x.sql is not a migration file name; expected NNNN_name.up.sql or " +
@@ -138,10 +138,10 @@ void describe("buildMigrationSet", () => {
   });
 });
 
-void describe("stepsBetween", () => {
+describe("stepsBetween", () => {
   const set = buildMigrationSet(files);
 
-  void test("up runs the steps after from, up to and including to, oldest first", () => {
+  test("up runs the steps after from, up to and including to, oldest first", () => {
     assert.deepEqual(stepsBetween(set, "base", "0003"), {
       direction: "up",
       steps: [init, addEmail, dropLegacy],
@@ -149,7 +149,7 @@ void describe("stepsBetween", () => {
     assert.deepEqual(stepsBetween(set, "0001", "0002"), { direction: "up", steps: [addEmail] });
   });
 
-  void test("down runs from down to after to, newest first", () => {
+  test("down runs from down to after to, newest first", () => {
     assert.deepEqual(stepsBetween(set, "0003", "0001"), {
       direction: "down",
       steps: [dropLegacy, addEmail],
@@ -160,11 +160,11 @@ void describe("stepsBetween", () => {
     });
   });
 
-  void test("the same revision needs nothing", () => {
+  test("the same revision needs nothing", () => {
     assert.deepEqual(stepsBetween(set, "0002", "0002"), { direction: "none", steps: [] });
   });
 
-  void test("an unknown revision is refused, naming the known ones", () => {
+  test("an unknown revision is refused, naming the known ones", () => {
     assert.throws(() => stepsBetween(set, "0002", "0009"), {
       name: "UserError",
       message:
@@ -179,27 +179,27 @@ void describe("stepsBetween", () => {
   });
 });
 
-void describe("irreversibleSteps", () => {
+describe("irreversibleSteps", () => {
   const set = buildMigrationSet(files);
 
-  void test("names the steps without a down script on the way down", () => {
+  test("names the steps without a down script on the way down", () => {
     assert.deepEqual(irreversibleSteps(set, "0003", "base"), [dropLegacy]);
     assert.deepEqual(irreversibleSteps(set, "0003", "0002"), [dropLegacy]);
   });
 
-  void test("is empty when every step down is reversible, or for an upgrade", () => {
+  test("is empty when every step down is reversible, or for an upgrade", () => {
     assert.deepEqual(irreversibleSteps(set, "0002", "base"), []);
     assert.deepEqual(irreversibleSteps(set, "base", "0003"), []);
     assert.deepEqual(irreversibleSteps(set, "0003", "0003"), []);
   });
 
-  void test("refuses an unknown revision", () => {
+  test("refuses an unknown revision", () => {
     assert.throws(() => irreversibleSteps(set, "0004", "base"), /revision "0004" is unknown/);
   });
 });
 
-void describe("readMigrationSet", () => {
-  void test("lists the directory's files, ignoring subdirectories", () => {
+describe("readMigrationSet", () => {
+  test("lists the directory's files, ignoring subdirectories", () => {
     const dir = mkdtempSync(join(tmpdir(), "rewind-migrations-"));
     try {
       for (const file of files) {
@@ -217,7 +217,7 @@ void describe("readMigrationSet", () => {
     }
   });
 
-  void test("a missing directory is the user's error", () => {
+  test("a missing directory is the user's error", () => {
     const dir = join(tmpdir(), "rewind-no-such-dir-4f1c");
     assert.throws(() => readMigrationSet(dir), {
       name: "UserError",
@@ -262,8 +262,8 @@ function apply(set: MigrationSet, at: number, from: number, to: number): number 
   return position;
 }
 
-void describe("stepsBetween properties", () => {
-  void test("going up then down returns to the start, step by step", () => {
+describe("stepsBetween properties", () => {
+  test("going up then down returns to the start, step by step", () => {
     fc.assert(
       fc.property(setWithEnds, ({ set, from, to }) => {
         const low = Math.min(from, to);
@@ -280,7 +280,7 @@ void describe("stepsBetween properties", () => {
     );
   });
 
-  void test("the number of steps is the distance, the direction its sign", () => {
+  test("the number of steps is the distance, the direction its sign", () => {
     fc.assert(
       fc.property(setWithEnds, ({ set, from, to }) => {
         const path = stepsBetween(set, formatRevision(from), formatRevision(to));
@@ -291,7 +291,7 @@ void describe("stepsBetween properties", () => {
     );
   });
 
-  void test("irreversible steps are exactly the down path's steps without a down script", () => {
+  test("irreversible steps are exactly the down path's steps without a down script", () => {
     fc.assert(
       fc.property(setWithEnds, ({ set, from, to }) => {
         const expected = set.steps.filter((s) => {
@@ -305,7 +305,7 @@ void describe("stepsBetween properties", () => {
     );
   });
 
-  void test("the order of the directory listing does not matter", () => {
+  test("the order of the directory listing does not matter", () => {
     fc.assert(
       fc.property(
         migrationSet.chain(({ names, set }) =>

@@ -5,8 +5,8 @@ import fc from "fast-check";
 import { InternalError } from "../../components/errors";
 import { Failure, Plan, planRelease, rollbackDecision } from "../../components/planner";
 
-void describe("planRelease", () => {
-  void test("first deploy: backup, migrate up from base, start the app, gate", () => {
+describe("planRelease", () => {
+  test("first deploy: backup, migrate up from base, start the app, gate", () => {
     assert.deepEqual(
       planRelease({
         current: undefined,
@@ -22,7 +22,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("first deploy at base has nothing to migrate", () => {
+  test("first deploy at base has nothing to migrate", () => {
     assert.deepEqual(
       planRelease({
         current: {},
@@ -38,7 +38,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("upgrade: backup → migrate → app → gate", () => {
+  test("upgrade: backup → migrate → app → gate", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.0.0", revision: "0002" },
@@ -55,7 +55,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("upgrade of the schema alone leaves the app step out", () => {
+  test("upgrade of the schema alone leaves the app step out", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0002" },
@@ -72,7 +72,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("a database that never migrated counts as base", () => {
+  test("a database that never migrated counts as base", () => {
     const plan = planRelease({
       current: { appVersion: "1.0.0" },
       desired: { appVersion: "1.0.0", revision: "0001" },
@@ -82,7 +82,7 @@ void describe("planRelease", () => {
     assert.match(plan.reason, /^schema base → 0001 \(up\)/);
   });
 
-  void test("without backups before migrations, or without the gate, those steps go", () => {
+  test("without backups before migrations, or without the gate, those steps go", () => {
     const input = {
       current: { appVersion: "1.0.0", revision: "0002" },
       desired: { appVersion: "1.1.0", revision: "0003" },
@@ -101,7 +101,7 @@ void describe("planRelease", () => {
     ]);
   });
 
-  void test("downgrade: app first (it tolerates the newer schema), then migrate down, then gate", () => {
+  test("downgrade: app first (it tolerates the newer schema), then migrate down, then gate", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0003" },
@@ -119,7 +119,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("a downgrade through an irreversible step is refused, naming it and the fix", () => {
+  test("a downgrade through an irreversible step is refused, naming it and the fix", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0003" },
@@ -146,7 +146,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("irreversible steps do not matter when the schema goes up", () => {
+  test("irreversible steps do not matter when the schema goes up", () => {
     const plan = planRelease({
       current: { appVersion: "1.0.0", revision: "0002" },
       desired: { appVersion: "1.1.0", revision: "0003" },
@@ -155,7 +155,7 @@ void describe("planRelease", () => {
     assert.equal(plan.decision, "migration-up");
   });
 
-  void test("a pinned snapshot restores: stop-app → restore → app → gate, even through irreversible steps", () => {
+  test("a pinned snapshot restores: stop-app → restore → app → gate, even through irreversible steps", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0003" },
@@ -173,7 +173,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("a snapshot pin already applied does not restore again", () => {
+  test("a snapshot pin already applied does not restore again", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.0.0", revision: "0002", restoredSnapshot: "snap-1" },
@@ -198,7 +198,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("app-only: the schema stays, the app moves, the gate checks it", () => {
+  test("app-only: the schema stays, the app moves, the gate checks it", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0003" },
@@ -214,7 +214,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("an app that was never deployed, on a migrated database", () => {
+  test("an app that was never deployed, on a migrated database", () => {
     assert.equal(
       planRelease({
         current: { revision: "0003" },
@@ -225,7 +225,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("Alembic ids are ordered by the history, not by their text", () => {
+  test("Alembic ids are ordered by the history, not by their text", () => {
     const order = ["ae1027a6acf", "1975ea83b712", "27c6a30d7c24"];
     const plan = planRelease({
       current: { appVersion: "2.0.0", revision: "27c6a30d7c24" },
@@ -250,7 +250,7 @@ void describe("planRelease", () => {
     );
   });
 
-  void test("opaque ids without a history are a bug in the caller", () => {
+  test("opaque ids without a history are a bug in the caller", () => {
     assert.throws(
       () =>
         planRelease({
@@ -263,7 +263,7 @@ void describe("planRelease", () => {
   });
 });
 
-void describe("planRelease properties", () => {
+describe("planRelease properties", () => {
   const revision = fc
     .integer({ min: 0, max: 20 })
     .map((n) => (n === 0 ? "base" : String(n).padStart(4, "0")));
@@ -290,7 +290,7 @@ void describe("planRelease properties", () => {
     gateEnabled: fc.boolean(),
   });
 
-  void test("the order rules of DESIGN.md hold for every plan", () => {
+  test("the order rules of DESIGN.md hold for every plan", () => {
     fc.assert(
       fc.property(input, (i) => {
         const { direction, steps, decision } = planRelease(i);
@@ -325,7 +325,7 @@ void describe("planRelease properties", () => {
   });
 });
 
-void describe("rollbackDecision (hunter-rollback-plan.md decision tree)", () => {
+describe("rollbackDecision (hunter-rollback-plan.md decision tree)", () => {
   const row = (
     gateFailed: boolean,
     migrationFailed: boolean,
@@ -353,17 +353,17 @@ void describe("rollbackDecision (hunter-rollback-plan.md decision tree)", () => 
     [row(true, true, false, false), "refuse"],
   ];
 
-  void test("covers every combination", () => {
+  test("covers every combination", () => {
     assert.equal(new Set(table.map(([f]) => JSON.stringify(f))).size, 16);
   });
 
   for (const [failure, decision] of table) {
-    void test(`${JSON.stringify(failure)} → ${decision}`, () => {
+    test(`${JSON.stringify(failure)} → ${decision}`, () => {
       assert.equal(rollbackDecision(failure).decision, decision);
     });
   }
 
-  void test("reasons say what happened and what to do", () => {
+  test("reasons say what happened and what to do", () => {
     assert.deepEqual(rollbackDecision(row(true, false, false, false)), {
       decision: "app-only",
       reason: "the health gate failed: roll the app back to the last known-good version",

@@ -25,22 +25,22 @@ const revision = fc.oneof(
 // Alembic-like histories: unique opaque ids whose order is only the list's.
 const history = fc.uniqueArray(fc.stringMatching(/^[0-9a-f]{12}$/), { maxLength: 30 });
 
-void describe("isRevision", () => {
-  void test("accepts base and four digits from 0001", () => {
+describe("isRevision", () => {
+  test("accepts base and four digits from 0001", () => {
     for (const value of ["base", "0001", "0042", "9999"]) {
       assert.equal(isRevision(value), true, value);
     }
   });
 
-  void test("refuses 0000, other widths, other words and non-strings", () => {
+  test("refuses 0000, other widths, other words and non-strings", () => {
     for (const value of ["0000", "1", "001", "00001", "BASE", "head", " 0001", "0001 ", 1, null]) {
       assert.equal(isRevision(value), false, String(value));
     }
   });
 });
 
-void describe("revisionNumber and formatRevision", () => {
-  void test("base is 0 and digits are their number", () => {
+describe("revisionNumber and formatRevision", () => {
+  test("base is 0 and digits are their number", () => {
     assert.equal(revisionNumber("base"), 0);
     assert.equal(revisionNumber("0007"), 7);
     assert.equal(revisionNumber("1200"), 1200);
@@ -49,7 +49,7 @@ void describe("revisionNumber and formatRevision", () => {
     assert.equal(formatRevision(9999), "9999");
   });
 
-  void test("a non-revision is an internal error naming the format", () => {
+  test("a non-revision is an internal error naming the format", () => {
     assert.throws(() => revisionNumber("ae1027a6acf"), {
       name: "InternalError",
       message: `not a revision: "ae1027a6acf"; expected "base" or four digits from "0001" to "9999"`,
@@ -62,7 +62,7 @@ void describe("revisionNumber and formatRevision", () => {
     assert.throws(() => formatRevision(-1), InternalError);
   });
 
-  void test("format and number are inverse", () => {
+  test("format and number are inverse", () => {
     fc.assert(
       fc.property(revision, (r) => formatRevision(revisionNumber(r)) === r),
       { numRuns: 500 },
@@ -70,8 +70,8 @@ void describe("revisionNumber and formatRevision", () => {
   });
 });
 
-void describe("compareRevisions", () => {
-  void test("base < 0001 < 0002 < 0010, by number not by text", () => {
+describe("compareRevisions", () => {
+  test("base < 0001 < 0002 < 0010, by number not by text", () => {
     assert.equal(compareRevisions("base", "0001"), -1);
     assert.equal(compareRevisions("0001", "0002"), -1);
     assert.equal(compareRevisions("0010", "0002"), 1);
@@ -80,12 +80,12 @@ void describe("compareRevisions", () => {
     assert.equal(compareRevisions("9999", "base"), 1);
   });
 
-  void test("sorting by it puts base first and the rest in numeric order", () => {
+  test("sorting by it puts base first and the rest in numeric order", () => {
     const sorted = ["0010", "base", "0002", "0100", "0001"].sort(compareRevisions);
     assert.deepEqual(sorted, ["base", "0001", "0002", "0010", "0100"]);
   });
 
-  void test("antisymmetry: compare(a, b) = -compare(b, a), and 0 only for the same revision", () => {
+  test("antisymmetry: compare(a, b) = -compare(b, a), and 0 only for the same revision", () => {
     fc.assert(
       fc.property(revision, revision, (a, b) => {
         assert.equal(compareRevisions(a, b), -compareRevisions(b, a) || 0);
@@ -95,7 +95,7 @@ void describe("compareRevisions", () => {
     );
   });
 
-  void test("transitivity: a ≤ b and b ≤ c imply a ≤ c", () => {
+  test("transitivity: a ≤ b and b ≤ c imply a ≤ c", () => {
     fc.assert(
       fc.property(revision, revision, revision, (a, b, c) => {
         fc.pre(compareRevisions(a, b) <= 0 && compareRevisions(b, c) <= 0);
@@ -105,7 +105,7 @@ void describe("compareRevisions", () => {
     );
   });
 
-  void test("agrees with the numeric order", () => {
+  test("agrees with the numeric order", () => {
     fc.assert(
       fc.property(revision, revision, (a, b) => {
         assert.equal(compareRevisions(a, b), Math.sign(revisionNumber(a) - revisionNumber(b)) || 0);
@@ -113,21 +113,21 @@ void describe("compareRevisions", () => {
     );
   });
 
-  void test("refuses opaque ids: they need an ordered history", () => {
+  test("refuses opaque ids: they need an ordered history", () => {
     assert.throws(() => compareRevisions("ae1027a6acf", "base"), InternalError);
   });
 });
 
-void describe("ordered histories", () => {
+describe("ordered histories", () => {
   const order = ["ae1027a6acf", "1975ea83b712", "27c6a30d7c24"];
 
-  void test("knownRevisions puts base first, whether the history names it or not", () => {
+  test("knownRevisions puts base first, whether the history names it or not", () => {
     assert.deepEqual(knownRevisions(order), ["base", ...order]);
     assert.deepEqual(knownRevisions(["base", ...order]), ["base", ...order]);
     assert.deepEqual(knownRevisions([]), ["base"]);
   });
 
-  void test("a history that repeats a revision is an internal error", () => {
+  test("a history that repeats a revision is an internal error", () => {
     assert.throws(() => knownRevisions(["a1", "b2", "a1"]), {
       name: "InternalError",
       message: `revision history lists "a1" twice: a1, b2, a1`,
@@ -135,19 +135,19 @@ void describe("ordered histories", () => {
     assert.throws(() => knownRevisions(["a1", "base"]), InternalError);
   });
 
-  void test("positions count from base = 0", () => {
+  test("positions count from base = 0", () => {
     assert.equal(revisionPosition(order, "base"), 0);
     assert.equal(revisionPosition(order, "ae1027a6acf"), 1);
     assert.equal(revisionPosition(order, "27c6a30d7c24"), 3);
   });
 
-  void test("compareInOrder follows the history, not the text of the ids", () => {
+  test("compareInOrder follows the history, not the text of the ids", () => {
     assert.equal(compareInOrder(order, "ae1027a6acf", "1975ea83b712"), -1);
     assert.equal(compareInOrder(order, "27c6a30d7c24", "base"), 1);
     assert.equal(compareInOrder(order, "1975ea83b712", "1975ea83b712"), 0);
   });
 
-  void test("an unknown revision is the user's error and names the known ones", () => {
+  test("an unknown revision is the user's error and names the known ones", () => {
     assert.throws(() => compareInOrder(order, "base", "deadbeef"), {
       name: "UserError",
       message: `unknown revision "deadbeef"; known revisions: base, ae1027a6acf, 1975ea83b712, 27c6a30d7c24`,
@@ -156,7 +156,7 @@ void describe("ordered histories", () => {
     assert.throws(() => previousRevision([], "0001"), UserError);
   });
 
-  void test("next and previous walk the history and stop at its ends", () => {
+  test("next and previous walk the history and stop at its ends", () => {
     assert.equal(nextRevision(order, "base"), "ae1027a6acf");
     assert.equal(nextRevision(order, "ae1027a6acf"), "1975ea83b712");
     assert.equal(nextRevision(order, "27c6a30d7c24"), undefined);
@@ -166,7 +166,7 @@ void describe("ordered histories", () => {
     assert.equal(nextRevision([], "base"), undefined);
   });
 
-  void test("next undoes previous and previous undoes next", () => {
+  test("next undoes previous and previous undoes next", () => {
     fc.assert(
       fc.property(history, fc.nat(), (ids, i) => {
         const known = knownRevisions(ids);
@@ -182,7 +182,7 @@ void describe("ordered histories", () => {
     );
   });
 
-  void test("compareInOrder is antisymmetric and transitive", () => {
+  test("compareInOrder is antisymmetric and transitive", () => {
     fc.assert(
       fc.property(history, fc.nat(), fc.nat(), fc.nat(), (ids, i, j, k) => {
         const known = knownRevisions(ids);

@@ -1,0 +1,41 @@
+// Automation API helpers shared by the integration tests: a unique stack on the
+// file backend in the work tree, removed again in `finally`.
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+/** The repository root (tests run from dist/test/integration). */
+export const repoRoot = path.resolve(__dirname, "..", "..", "..");
+
+/** A stack name no other test run uses. */
+export function uniqueStackName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Fails early, naming the fix, when the test is not run through scripts/test. */
+export function requireToolchainEnv(): void {
+  for (const name of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME"]) {
+    if (!process.env[name]) {
+      throw new Error(`${name} is not set: run integration tests through scripts/test`);
+    }
+  }
+}
+
+/**
+ * Runs `body` against a fresh stack of the project in `workDir`, then destroys
+ * and removes the stack whatever happened.
+ */
+export async function withStack<T>(
+  workDir: string,
+  prefix: string,
+  body: (stack: Stack) => Promise<T>,
+): Promise<T> {
+  requireToolchainEnv();
+  const stack = await LocalWorkspace.createStack({ stackName: uniqueStackName(prefix), workDir });
+  try {
+    return await body(stack);
+  } finally {
+    await stack.destroy({ onOutput: () => undefined });
+    await stack.workspace.removeStack(stack.name);
+  }
+}
