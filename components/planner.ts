@@ -75,8 +75,9 @@ export interface Plan {
 /**
  * Plans a release from what runs now to what the config pins, in the order DESIGN.md fixes:
  * - upgrade: backup → migrate → app → gate (no schema change without a fresh backup);
- * - downgrade: app → migrate → gate (the old app tolerates the newer schema: expand/contract,
- *   so it can go first and the schema follows);
+ * - downgrade: app → backup → migrate → gate (the old app tolerates the newer schema:
+ *   expand/contract, so it can go first and the schema follows; a step down drops data, so it
+ *   gets a fresh backup too, which the migration-requires-backup policy demands of any change);
  * - restore: stop-app → restore → app → gate (nothing may write during a restore);
  * - app-only: app → gate.
  * A downgrade through an irreversible step is refused unless a snapshot is pinned to restore.
@@ -152,11 +153,12 @@ export function planRelease(input: PlanInput): Plan {
       }
       return {
         direction: "downgrade",
-        steps: finish([...app, "migrate"]),
+        steps: finish([...app, ...migration]),
         decision: "migration-down",
         reason:
           `schema ${from} → ${to} (down, every step reversible), ${appMove}: ` +
-          `switch the app first (it tolerates the newer schema), then migrate down`,
+          `switch the app first (it tolerates the newer schema), ` +
+          `${backup ? "back up, " : ""}then migrate down`,
       };
     case 0:
       if (appChanges) {

@@ -101,7 +101,7 @@ describe("planRelease", () => {
     ]);
   });
 
-  test("downgrade: app first (it tolerates the newer schema), then migrate down, then gate", () => {
+  test("downgrade: app first (it tolerates the newer schema), back up, migrate down, gate", () => {
     assert.deepEqual(
       planRelease({
         current: { appVersion: "1.1.0", revision: "0003" },
@@ -110,11 +110,11 @@ describe("planRelease", () => {
       }),
       {
         direction: "downgrade",
-        steps: ["app", "migrate", "gate"],
+        steps: ["app", "backup", "migrate", "gate"],
         decision: "migration-down",
         reason:
           "schema 0003 → 0002 (down, every step reversible), app 1.1.0 → 1.0.0: " +
-          "switch the app first (it tolerates the newer schema), then migrate down",
+          "switch the app first (it tolerates the newer schema), back up, then migrate down",
       },
     );
   });
@@ -234,7 +234,7 @@ describe("planRelease", () => {
       order,
     });
     assert.equal(plan.direction, "downgrade");
-    assert.deepEqual(plan.steps, ["app", "migrate", "gate"]);
+    assert.deepEqual(plan.steps, ["app", "backup", "migrate", "gate"]);
     assert.throws(
       () =>
         planRelease({
@@ -300,13 +300,15 @@ describe("planRelease properties", () => {
           assert.equal(steps.at(-1), "gate", "the gate comes last");
         }
         assert.equal(steps.includes("gate"), steps.length > 0 && i.gateEnabled);
-        if (steps.includes("migrate") && direction !== "downgrade") {
-          // No schema change without a fresh backup right before it.
+        if (steps.includes("migrate")) {
+          // No schema change, up or down, without a fresh backup right before it.
           assert.equal(
             steps.includes("backup") && at("backup") === at("migrate") - 1,
             i.backupBeforeMigration,
           );
-          if (steps.includes("app")) assert.ok(at("migrate") < at("app"));
+          if (steps.includes("app") && direction !== "downgrade") {
+            assert.ok(at("migrate") < at("app"));
+          }
         }
         if (direction === "downgrade" && steps.includes("app")) {
           assert.ok(at("app") < at("migrate"), "downgrade switches the app first");
@@ -316,7 +318,7 @@ describe("planRelease properties", () => {
         }
         assert.equal(
           steps.includes("backup"),
-          steps.includes("migrate") && direction !== "downgrade" && i.backupBeforeMigration,
+          steps.includes("migrate") && i.backupBeforeMigration,
         );
         assert.equal(steps.length === 0, decision === "none" || decision === "refuse");
       }),
