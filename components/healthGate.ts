@@ -1,0 +1,57 @@
+import * as pulumi from "@pulumi/pulumi";
+import { healthGateProvider } from "./providers/healthGateProvider";
+
+/** Arguments of a HealthGate: what must hold after the app changed. */
+export interface HealthGateArgs {
+  /** Where the app is served, e.g. the router's `http://127.0.0.1:8000`. */
+  baseUrl: pulumi.Input<string>;
+  /** Liveness path. */
+  live: pulumi.Input<string>;
+  /** Readiness path. */
+  ready: pulumi.Input<string>;
+  /** Startup path, probed first when set. @default none */
+  startup?: pulumi.Input<string>;
+  /** How long the probes may take to pass. */
+  timeoutSeconds: pulumi.Input<number>;
+  /** Requests that must answer with their status. @default [] */
+  smoke?: pulumi.Input<{ path: string; expectStatus: number }[]>;
+  /** Queries that must return at least `minRows` rows. @default [] */
+  sql?: pulumi.Input<{ query: string; minRows: number }[]>;
+  /** The database the SQL checks run against; a secret. */
+  databaseUrl: pulumi.Input<string>;
+  /** Whether the gate runs at all (policy: mandatory in production). @default true */
+  enabled?: pulumi.Input<boolean>;
+  /**
+   * Changes whenever what is being gated changes (app digest, schema revision), so the gate
+   * runs again after every such change and only then.
+   */
+  trigger: pulumi.Input<string>;
+}
+
+/**
+ * The HealthGate: HTTP probes, smoke requests and SQL checks after the app changes. A failed
+ * check fails the update, which is what lets `rewind release` roll back automatically.
+ */
+export class HealthGate extends pulumi.dynamic.Resource {
+  declare public readonly passed: pulumi.Output<boolean>;
+  declare public readonly checkedAt: pulumi.Output<string>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      healthGateProvider,
+      name,
+      {
+        ...args,
+        startup: args.startup ?? "",
+        smoke: args.smoke ?? [],
+        sql: args.sql ?? [],
+        enabled: args.enabled ?? true,
+        passed: undefined,
+        checkedAt: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+      "rewind",
+      "HealthGate",
+    );
+  }
+}
