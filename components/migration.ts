@@ -1,0 +1,103 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MigrationTool, migrationProvider } from "./providers/migrationProvider";
+
+/** Arguments of a Migration: which database, from where to which revision, and its guard. */
+export interface MigrationArgs {
+  /** Connection URL; a secret, kept secret in the state. */
+  databaseUrl: pulumi.Input<string>;
+  /** The database's name (the one in the URL), read by policies. */
+  database: pulumi.Input<string>;
+  /** `sql` (NNNN_name.up/down.sql files), `alembic`, or `command`. */
+  tool: pulumi.Input<MigrationTool>;
+  /** `sql`: the migrations directory (absolute, or relative to the program's directory). */
+  migrationsDir: pulumi.Input<string>;
+  /** The revision the program read before planning; the policy pack reads it. */
+  fromRevision: pulumi.Input<string>;
+  /** The pinned target revision, `"base"` allowed. */
+  revision: pulumi.Input<string>;
+  /**
+   * The verified BackupSnapshot taken right before; required (non-empty) whenever
+   * `fromRevision != revision`, which the provider enforces too.
+   * @default ""
+   */
+  snapshotId?: pulumi.Input<string>;
+  /** The snapshot's database, for the policy. @default "" (the manifest's is checked) */
+  snapshotDatabase?: pulumi.Input<string>;
+  /** The snapshot's revision, for the policy. @default "" (the manifest's is checked) */
+  snapshotRevision?: pulumi.Input<string>;
+  /**
+   * The backup store: where the guard snapshot's manifest is checked and, when a downgrade is
+   * refused, where the snapshot to restore instead is looked up.
+   * @default "" (no store: the snapshot inputs are trusted as given)
+   */
+  storePath?: pulumi.Input<string>;
+  /**
+   * How long to wait for another migration (holding Rewind's advisory lock) before failing.
+   * @default 60
+   */
+  lockTimeoutSeconds?: pulumi.Input<number>;
+  /** `command`/`alembic`: the digest-pinned image the command runs in. @default "" */
+  image?: pulumi.Input<string>;
+  /** `command`: upgrade command; the target revision is appended. @default [] */
+  commandUp?: pulumi.Input<pulumi.Input<string>[]>;
+  /** `command`: downgrade command; the target revision is appended. @default [] */
+  commandDown?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * `command`/`alembic`: every revision oldest first, since their ids carry no order.
+   * @default []
+   */
+  revisions?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * `command`/`alembic`: environment of the command's container; DATABASE_URL is added. A
+   * secret in the state.
+   * @default {}
+   */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** `command`/`alembic`: the Docker Engine. @default "" (DOCKER_HOST) */
+  dockerHost?: pulumi.Input<string>;
+}
+
+/**
+ * Brings one database to the pinned revision, up or down, under a PostgreSQL advisory lock,
+ * each step in a transaction with its version-table row. Its `revision` output is what the
+ * database reports, so `pulumi refresh` shows a migration someone ran by hand. A downgrade
+ * through a step without a down script is refused, naming the snapshot to restore instead.
+ * Deleting the resource leaves the schema as it is.
+ */
+export class Migration extends pulumi.dynamic.Resource {
+  /** The revision the version table reports, read back after migrating (or on refresh). */
+  declare public readonly revision: pulumi.Output<string>;
+  /** The scripts or commands the last create/update ran, in order. */
+  declare public readonly appliedSteps: pulumi.Output<string[]>;
+  declare public readonly database: pulumi.Output<string>;
+  declare public readonly fromRevision: pulumi.Output<string>;
+  declare public readonly snapshotId: pulumi.Output<string>;
+
+  constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      migrationProvider,
+      name,
+      {
+        ...args,
+        snapshotId: args.snapshotId ?? "",
+        snapshotDatabase: args.snapshotDatabase ?? "",
+        snapshotRevision: args.snapshotRevision ?? "",
+        storePath: args.storePath ?? "",
+        lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
+        image: args.image ?? "",
+        commandUp: args.commandUp ?? [],
+        commandDown: args.commandDown ?? [],
+        revisions: args.revisions ?? [],
+        env: args.env ?? {},
+        dockerHost: args.dockerHost ?? "",
+        appliedSteps: undefined,
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl", "env"],
+      },
+      "rewind",
+      "Migration",
+    );
+  }
+}

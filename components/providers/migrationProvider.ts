@@ -1,0 +1,498 @@
+// Brings a database to its pinned revision, up or down, and reports the revision it actually
+// finds, so `pulumi refresh` shows a migration someone ran by hand (runbook: `alembic
+// downgrade -1`, made declared, locked and recorded).
+//
+// Serialized by Pulumi's closure serializer into the state: plain functions calling adapters.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { Client } from "pg";
+import {
+  SnapshotManifest,
+  latestVerifiedSnapshot,
+  listSnapshots,
+  readManifest,
+  verifySnapshot,
+} from "../backupStore";
+import { InternalError, UserError } from "../errors";
+import {
+  MigrationSet,
+  MigrationStep,
+  readMigrationSet,
+  revisionsOf,
+  stepsBetween,
+} from "../migrationSet";
+import { BASE, Revision, formatRevision, revisionNumber } from "../revision";
+import {
+  describeDatabase,
+  ensureVersionTable,
+  inTransaction,
+  locateDatabase,
+  readDatabaseRevision,
+  readRevision,
+  recordStep,
+  withClient,
+  withMigrationLock,
+} from "../adapters/postgres";
+import { runCommandStep } from "../adapters/serviceControl";
+
+/** How the schema is migrated (`rewind:database.migrations.tool`). */
+export type MigrationTool = "sql" | "alembic" | "command";
+
+/** A Migration's inputs as the provider receives them (secrets unwrapped). */
+export interface MigrationInputs {
+  databaseUrl: string;
+  database: string;
+  tool: MigrationTool;
+  migrationsDir: string;
+  fromRevision: string;
+  revision: string;
+  snapshotId: string;
+  snapshotDatabase: string;
+  snapshotRevision: string;
+  storePath: string;
+  lockTimeoutSeconds: number;
+  /** `command`/`alembic`: the digest-pinned app image the command runs in. */
+  image: string;
+  /** `command`: argument arrays; the target revision is appended. */
+  commandUp: string[];
+  commandDown: string[];
+  /** `command`/`alembic`: the revisions oldest first (their ids carry no order). */
+  revisions: string[];
+  /** `command`/`alembic`: environment of the command's container (DATABASE_URL is added). */
+  env: Record<string, string>;
+  /** `command`/`alembic`: the Docker Engine; DOCKER_HOST when empty. */
+  dockerHost: string;
+}
+
+/** What the state records: the inputs, and the revision as read back from the database. */
+export interface MigrationOutputs extends Omit<MigrationInputs, "revision"> {
+  /** The revision the version table reports (after `read`: what someone left there). */
+  revision: string;
+  /** The scripts or commands this update ran, in order; empty when nothing was to do. */
+  appliedSteps: string[];
+}
+
+// What pulumi-nodejs hands a provider for a value not known during preview.
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const ALEMBIC_UP = ["alembic", "upgrade"];
+const ALEMBIC_DOWN = ["alembic", "downgrade"];
+
+/** One step of a migration, whatever the tool. */
+interface PlannedStep {
+  /** Revision before and after the step. */
+  readonly from: Revision;
+  readonly to: Revision;
+  /** What runs: a script file name, or an argument array. */
+  readonly label: string;
+  readonly run: (client: Client) => Promise<void>;
+}
+
+/** The revisions the tool knows, oldest first, `"base"` first. */
+function knownRevisions(inputs: MigrationInputs, set: MigrationSet | undefined): Revision[] {
+  if (set !== undefined) {
+    return revisionsOf(set);
+  }
+  const order = inputs.revisions[0] === BASE ? inputs.revisions : [BASE, ...inputs.revisions];
+  return order;
+}
+
+function loadSet(inputs: MigrationInputs): MigrationSet | undefined {
+  switch (inputs.tool) {
+    case "sql":
+      return readMigrationSet(inputs.migrationsDir);
+    case "alembic":
+    case "command":
+      if (inputs.revisions.length === 0) {
+        throw new UserError(
+          `the ${inputs.tool} tool needs its revisions in order (oldest first) to tell an ` +
+            `upgrade from a downgrade; none were given`,
+        );
+      }
+      return undefined;
+    default: {
+      const unexpected: never = inputs.tool;
+      throw new UserError(
+        `migration tool ${JSON.stringify(unexpected)} is unknown; allowed: "sql", "alembic", "command"`,
+      );
+    }
+  }
+}
+
+function unknownRevision(inputs: MigrationInputs, known: readonly Revision[]): UserError {
+  const where =
+    inputs.tool === "sql"
+      ? `the migrations directory ${inputs.migrationsDir}`
+      : "the revision list";
+  return new UserError(
+    `revision ${JSON.stringify(inputs.revision)} is not in ${where}; known revisions: ` +
+      `${known.join(", ")}. Pin one of them in rewind:database.revision. Nothing was changed.`,
+  );
+}
+
+/** The problems with the inputs that need no database: shown at preview through `check`. */
+export function inputProblems(inputs: MigrationInputs): { property: string; reason: string }[] {
+  const problems: { property: string; reason: string }[] = [];
+  const known = (v: unknown) => typeof v === "string" && v !== UNKNOWN;
+  if (
+    known(inputs.fromRevision) &&
+    known(inputs.revision) &&
+    known(inputs.snapshotId) &&
+    inputs.fromRevision !== inputs.revision &&
+    inputs.snapshotId === ""
+  ) {
+    problems.push({ property: "snapshotId", reason: missingSnapshot(inputs) });
+  }
+  if (inputs.tool === "sql" && known(inputs.migrationsDir) && known(inputs.revision)) {
+    try {
+      const set = readMigrationSet(inputs.migrationsDir);
+      const revisions = revisionsOf(set);
+      if (!revisions.includes(inputs.revision)) {
+        problems.push({ property: "revision", reason: unknownRevision(inputs, revisions).message });
+      }
+    } catch (error) {
+      problems.push({ property: "migrationsDir", reason: (error as Error).message });
+    }
+  }
+  return problems;
+}
+
+function missingSnapshot(inputs: MigrationInputs): string {
+  return (
+    `migrating database ${JSON.stringify(inputs.database)} from ${inputs.fromRevision} to ` +
+    `${inputs.revision} needs a verified BackupSnapshot of that database taken at ` +
+    `${inputs.fromRevision}, and snapshotId is empty. Keep rewind:backup.beforeMigration ` +
+    `true (the Release then takes one first). Nothing was changed.`
+  );
+}
+
+/**
+ * The steps from `current` to the target, or a refusal before anything is touched: unknown
+ * revisions, an irreversible step on the way down, a missing or mismatched snapshot.
+ */
+async function planSteps(
+  inputs: MigrationInputs,
+  set: MigrationSet | undefined,
+  current: Revision,
+): Promise<PlannedStep[]> {
+  const known = knownRevisions(inputs, set);
+  if (!known.includes(current)) {
+    throw new UserError(
+      `${describeDatabase(inputs.databaseUrl)} reports revision ${JSON.stringify(current)}, which ` +
+        `${inputs.tool === "sql" ? `the migrations directory ${inputs.migrationsDir}` : "the revision list"} ` +
+        `does not know (known: ${known.join(", ")}); was it migrated by a newer release? Nothing was changed.`,
+    );
+  }
+  if (set === undefined) {
+    return commandSteps(inputs, known, current);
+  }
+  const route = stepsBetween(set, current, inputs.revision);
+  if (route.direction === "none") {
+    return [];
+  }
+  if (route.direction === "down") {
+    const irreversible = route.steps.filter((s) => s.down === undefined);
+    if (irreversible.length > 0) {
+      throw await irreversibleError(inputs, current, irreversible);
+    }
+  }
+  await checkSnapshot(inputs, current);
+  return route.steps.map((step) => sqlStep(inputs, step, route.direction === "up"));
+}
+
+function sqlStep(inputs: MigrationInputs, step: MigrationStep, up: boolean): PlannedStep {
+  const file = up ? step.up : step.down;
+  if (file === undefined) {
+    throw new InternalError(`step ${step.revision} has no down script but was planned`);
+  }
+  const before = formatRevision(revisionNumber(step.revision) - 1);
+  const from = up ? before : step.revision;
+  const to = up ? step.revision : before;
+  return {
+    from,
+    to,
+    label: file,
+    run: async (client) => {
+      const sql = fs.readFileSync(path.join(inputs.migrationsDir, file), "utf8");
+      try {
+        // One transaction per step, with its version row: a kill between steps leaves the
+        // database at a revision the table names, never between two.
+        await inTransaction(client, async () => {
+          await client.query(sql);
+          await recordStep(client, {
+            revision: to,
+            fromRevision: from,
+            direction: up ? "up" : "down",
+            step: file,
+          });
+        });
+      } catch (error) {
+        throw new UserError(
+          `${file} failed on ${describeDatabase(inputs.databaseUrl)}: ${sqlFailure(error, sql)}. ` +
+            `The step was rolled back; the database stays at revision ${from}.`,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
+
+// "relation ... does not exist (line 3)": the line helps more than pg's character offset.
+function sqlFailure(error: unknown, sql: string): string {
+  const e = error as { message?: string; position?: string };
+  const position = Number(e.position);
+  if (!Number.isInteger(position) || position <= 0) {
+    return e.message ?? String(error);
+  }
+  const line = sql.slice(0, position - 1).split("\n").length;
+  return `${e.message ?? String(error)} (line ${line})`;
+}
+
+function commandSteps(
+  inputs: MigrationInputs,
+  known: readonly Revision[],
+  current: Revision,
+): PlannedStep[] {
+  const a = known.indexOf(current);
+  const b = known.indexOf(inputs.revision);
+  if (a === b) {
+    return [];
+  }
+  const up = a < b;
+  const base =
+    inputs.tool === "alembic"
+      ? up
+        ? ALEMBIC_UP
+        : ALEMBIC_DOWN
+      : up
+        ? inputs.commandUp
+        : inputs.commandDown;
+  if (base.length === 0) {
+    throw new UserError(`the command tool has no ${up ? "up" : "down"} command`);
+  }
+  const argv = [...base, inputs.revision];
+  return [
+    {
+      from: current,
+      to: inputs.revision,
+      label: JSON.stringify(argv),
+      run: async (client) => {
+        // The tool runs its own transactions; the version row follows once it succeeded.
+        await runCommandStep({
+          image: inputs.image,
+          argv,
+          env: { ...inputs.env, DATABASE_URL: inputs.databaseUrl },
+          dockerHost: inputs.dockerHost,
+          what: `${inputs.tool} migration ${current} -> ${inputs.revision}`,
+        });
+        await ensureVersionTable(client);
+        await recordStep(client, {
+          revision: inputs.revision,
+          fromRevision: current,
+          direction: up ? "up" : "down",
+          step: argv.join(" "),
+        });
+      },
+    },
+  ];
+}
+
+/** The refusal of a downgrade through steps without a down script, naming what to restore. */
+async function irreversibleError(
+  inputs: MigrationInputs,
+  current: Revision,
+  steps: readonly MigrationStep[],
+): Promise<UserError> {
+  const names = steps.map((s) => `${s.revision} (${s.up})`).join(", ");
+  const head =
+    `cannot migrate ${describeDatabase(inputs.databaseUrl)} down from ${current} to ` +
+    `${inputs.revision}: ${steps.length === 1 ? "step" : "steps"} ${names} ` +
+    `${steps.length === 1 ? "has" : "have"} no down script, so no migration can undo ` +
+    `${steps.length === 1 ? "it" : "them"}. `;
+  const snapshot =
+    inputs.storePath === ""
+      ? undefined
+      : await latestVerifiedSnapshot(inputs.storePath, inputs.database, inputs.revision);
+  if (snapshot !== undefined) {
+    return new UserError(
+      `${head}Restore snapshot ${snapshot.id} instead (taken ${snapshot.takenAt} at revision ` +
+        `${snapshot.revision}, verified): set rewind:restore.snapshot to "${snapshot.id}" and run ` +
+        `pulumi up. Nothing was changed.`,
+    );
+  }
+  const older = inputs.storePath === "" ? undefined : await olderSnapshot(inputs);
+  const fallback =
+    older === undefined
+      ? ""
+      : ` The newest verified snapshot at an earlier revision is ${older.id} (revision ` +
+        `${older.revision}, taken ${older.takenAt}): restore it, then migrate up to ${inputs.revision}.`;
+  return new UserError(
+    `${head}No verified snapshot of database ${JSON.stringify(inputs.database)} at revision ` +
+      `${inputs.revision} exists in the backup store ${inputs.storePath || "(none configured)"}. ` +
+      `One is taken before every migration while rewind:backup.beforeMigration is true, so it ` +
+      `exists only if the database was at ${inputs.revision} when a later migration started.` +
+      `${fallback} Nothing was changed.`,
+  );
+}
+
+async function olderSnapshot(inputs: MigrationInputs): Promise<SnapshotManifest | undefined> {
+  const target = revisionNumber(inputs.revision);
+  const candidates = listSnapshots(inputs.storePath)
+    .snapshots.filter(
+      (s) =>
+        s.database === inputs.database &&
+        /^(base|[0-9]{4})$/.test(s.revision) &&
+        revisionNumber(s.revision) < target,
+    )
+    .reverse();
+  for (const candidate of candidates) {
+    if ((await verifySnapshot(inputs.storePath, candidate.id)).ok) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The provider's own check of the backup-before-migration rule (the policy pack checks it at
+ * preview; this is the last line): a snapshot of this database, at the revision the database
+ * is at now, must exist in the store.
+ */
+async function checkSnapshot(inputs: MigrationInputs, current: Revision): Promise<void> {
+  if (inputs.snapshotId === "") {
+    throw new UserError(missingSnapshot({ ...inputs, fromRevision: current }));
+  }
+  const database = inputs.snapshotDatabase || inputs.database;
+  let revision = inputs.snapshotRevision || current;
+  if (inputs.storePath !== "") {
+    const manifest = readManifest(inputs.storePath, inputs.snapshotId);
+    if (manifest.database !== inputs.database) {
+      throw new UserError(
+        `snapshot ${inputs.snapshotId} is of database ${JSON.stringify(manifest.database)}, not ` +
+          `${JSON.stringify(inputs.database)}; it cannot guard this migration. Nothing was changed.`,
+      );
+    }
+    revision = manifest.revision;
+  }
+  if (database !== inputs.database || revision !== current) {
+    throw new UserError(
+      `snapshot ${inputs.snapshotId} was taken at revision ${revision} of database ` +
+        `${JSON.stringify(database)}, but ${describeDatabase(inputs.databaseUrl)} is at ${current} ` +
+        `now; it cannot undo this migration. Run pulumi up again to take a fresh snapshot. ` +
+        `Nothing was changed.`,
+    );
+  }
+}
+
+/**
+ * Migrates the database to `inputs.revision` under Rewind's migration lock and returns the
+ * revision read back and the steps run.
+ */
+export async function migrate(
+  inputs: MigrationInputs,
+): Promise<{ revision: Revision; appliedSteps: string[] }> {
+  const urlDatabase = locateDatabase(inputs.databaseUrl).database;
+  if (urlDatabase !== inputs.database) {
+    throw new UserError(
+      `Migration: database is ${JSON.stringify(inputs.database)} but the URL points at ` +
+        `${JSON.stringify(urlDatabase)}; they must name the same database`,
+    );
+  }
+  if (inputs.fromRevision !== inputs.revision && inputs.snapshotId === "") {
+    throw new UserError(missingSnapshot(inputs));
+  }
+  const set = loadSet(inputs);
+  const known = knownRevisions(inputs, set);
+  if (!known.includes(inputs.revision)) {
+    throw unknownRevision(inputs, known);
+  }
+  return withClient(
+    inputs.databaseUrl,
+    (client) =>
+      withMigrationLock(
+        client,
+        async () => {
+          const current = await readRevision(client);
+          const steps = await planSteps(inputs, set, current);
+          if (steps.length > 0) {
+            await ensureVersionTable(client);
+          }
+          const applied: string[] = [];
+          for (const step of steps) {
+            await step.run(client);
+            applied.push(step.label);
+          }
+          return { revision: await readRevision(client), appliedSteps: applied };
+        },
+        {
+          timeoutMs: inputs.lockTimeoutSeconds * 1000,
+          purpose: `migrating to ${inputs.revision}`,
+        },
+      ),
+    { applicationName: "rewind-migration" },
+  );
+}
+
+// The inputs whose change needs the provider to look at the database again.
+const MIGRATION_INPUTS = [
+  "databaseUrl",
+  "tool",
+  "migrationsDir",
+  "fromRevision",
+  "snapshotId",
+  "snapshotDatabase",
+  "snapshotRevision",
+  "storePath",
+  "lockTimeoutSeconds",
+  "image",
+  "commandUp",
+  "commandDown",
+  "revisions",
+  "env",
+  "dockerHost",
+] as const;
+
+export const migrationProvider: pulumi.dynamic.ResourceProvider<MigrationInputs, MigrationOutputs> =
+  {
+    async check(_olds, news) {
+      return { inputs: news, failures: inputProblems(news) };
+    },
+
+    async create(inputs) {
+      const result = await migrate(inputs);
+      const id = `${inputs.database}-${Date.now().toString(36)}`;
+      return { id, outs: { ...inputs, ...result } };
+    },
+
+    // `olds.revision` is what the database reported last (after a refresh: what someone left
+    // there), so a hand-run migration shows as a change back to the pin.
+    async diff(_id, olds, news) {
+      const replaces = olds.database !== news.database ? ["database"] : [];
+      const changed =
+        olds.revision !== news.revision ||
+        MIGRATION_INPUTS.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+      return { changes: changed || replaces.length > 0, replaces };
+    },
+
+    async update(_id, _olds, news) {
+      const result = await migrate(news);
+      return { outs: { ...news, ...result } };
+    },
+
+    async read(id, props) {
+      if (props === undefined) {
+        throw new InternalError(`Migration ${id}: refresh without state`);
+      }
+      const revision = await readDatabaseRevision(props.databaseUrl, {
+        applicationName: "rewind-migration",
+      });
+      return { id, props: { ...props, revision } };
+    },
+
+    // Destroying the stack does not un-migrate the database: the schema and its data outlive
+    // the deployment, as the snapshots do.
+    async delete() {
+      return;
+    },
+  };
