@@ -1,0 +1,144 @@
+// Restores a pinned snapshot: verify, stop the app, restore the database and files, check the
+// revision, start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
+// sessions; docker-compose up -d", with a checksum first and the revision checked after.
+//
+// Serialized by Pulumi's closure serializer into the state: plain functions calling adapters.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { DATABASE_FILE, requireVerifiedSnapshot, restorePath, snapshotDir } from "../backupStore";
+import { UserError } from "../errors";
+import {
+  describeDatabase,
+  locateDatabase,
+  readRevision,
+  withClient,
+  withMigrationLock,
+} from "../adapters/postgres";
+import { pgRestore } from "../adapters/pgTools";
+import { startContainers, stopAppContainers } from "../adapters/serviceControl";
+
+/** A Restore's inputs as the provider receives them (secrets unwrapped). */
+export interface RestoreInputs {
+  databaseUrl: string;
+  database: string;
+  storePath: string;
+  snapshotId: string;
+  /** Whose app containers are stopped during the restore; none when empty. */
+  service: string;
+  /** Only this stack's containers (`rewind.stack` label); any stack's when empty. */
+  stackId: string;
+  dockerHost: string;
+  lockTimeoutSeconds: number;
+}
+
+/** What the state records about a restore. */
+export interface RestoreOutputs extends RestoreInputs {
+  /** The revision the version table reports after the restore (equals the manifest's). */
+  restoredRevision: string;
+  /** The snapshot's overall sha256, as verified before restoring. */
+  sha256: string;
+  restoredAt: string;
+  /** How many app containers were stopped and started again. */
+  stoppedContainers: number;
+}
+
+/**
+ * Restores snapshot `inputs.snapshotId` into the database (and its files to where they were
+ * taken from). Nothing is touched when the snapshot fails verification, when it is of another
+ * database, or when the database or Docker cannot be reached.
+ */
+export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOutputs> {
+  const manifest = await requireVerifiedSnapshot(inputs.storePath, inputs.snapshotId).catch(
+    (error: Error) => {
+      throw new UserError(`${error.message}. Nothing was restored or stopped.`, { cause: error });
+    },
+  );
+  const urlDatabase = locateDatabase(inputs.databaseUrl).database;
+  if (manifest.database !== inputs.database || urlDatabase !== inputs.database) {
+    throw new UserError(
+      `snapshot ${manifest.id} is of database ${JSON.stringify(manifest.database)}; it cannot be ` +
+        `restored into ${describeDatabase(inputs.databaseUrl)}. Nothing was restored or stopped.`,
+    );
+  }
+  const dir = snapshotDir(inputs.storePath, manifest.id);
+
+  // The lock session keeps migrations out for the whole restore; connecting first also proves
+  // the database is reachable before the app is stopped.
+  const restoredRevision = await withClient(
+    inputs.databaseUrl,
+    (client) =>
+      withMigrationLock(
+        client,
+        async () => {
+          const stopped =
+            inputs.service === ""
+              ? []
+              : await stopAppContainers({
+                  service: inputs.service,
+                  stackId: inputs.stackId,
+                  dockerHost: inputs.dockerHost,
+                });
+          try {
+            for (const entry of manifest.items) {
+              if (entry.item === "database") {
+                await pgRestore(inputs.databaseUrl, path.join(dir, DATABASE_FILE), {
+                  lockTimeoutMs: inputs.lockTimeoutSeconds * 1000,
+                });
+              } else if (entry.source !== undefined) {
+                await restorePath(
+                  path.join(dir, entry.file),
+                  entry.source,
+                  entry.sourceKind ?? "directory",
+                );
+              }
+            }
+            const revision = await readRevision(client);
+            if (revision !== manifest.revision) {
+              throw new UserError(
+                `after restoring snapshot ${manifest.id}, ${describeDatabase(inputs.databaseUrl)} ` +
+                  `reports revision ${revision}, but the snapshot was taken at ` +
+                  `${manifest.revision}; the snapshot does not hold the version table it should.`,
+              );
+            }
+            return { revision, stopped: stopped.length };
+          } finally {
+            // Whatever happened, the app comes back: on the restored data, or (the restore ran
+            // in one transaction) on the data it had. The AppService then converges the version.
+            await startContainers(stopped, inputs.dockerHost);
+          }
+        },
+        {
+          timeoutMs: inputs.lockTimeoutSeconds * 1000,
+          purpose: `restoring snapshot ${manifest.id}`,
+        },
+      ),
+    { applicationName: "rewind-restore" },
+  );
+
+  return {
+    ...inputs,
+    restoredRevision: restoredRevision.revision,
+    sha256: manifest.sha256,
+    restoredAt: new Date().toISOString(),
+    stoppedContainers: restoredRevision.stopped,
+  };
+}
+
+export const restoreProvider: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> = {
+  async create(inputs) {
+    const outs = await restoreSnapshot(inputs);
+    return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };
+  },
+
+  // A restore is an event: a new snapshot id restores again; the same id never does, however
+  // often `pulumi up` runs with the pin still in place (it would throw away newer writes).
+  async diff(_id, olds, news) {
+    const replaces = (["snapshotId", "database"] as const).filter((k) => olds[k] !== news[k]);
+    return { changes: replaces.length > 0, replaces };
+  },
+
+  // Removing the pin does not un-restore.
+  async delete() {
+    return;
+  },
+};

@@ -1,0 +1,72 @@
+import * as pulumi from "@pulumi/pulumi";
+import { restoreProvider } from "./providers/restoreProvider";
+
+/** Arguments of a Restore: which snapshot, into which database, whose app to stop. */
+export interface RestoreArgs {
+  /** Connection URL of the database to restore into; a secret, kept secret in the state. */
+  databaseUrl: pulumi.Input<string>;
+  /** The database's name; must equal the snapshot's. */
+  database: pulumi.Input<string>;
+  /** The filesystem backup store's directory. */
+  storePath: pulumi.Input<string>;
+  /** The pinned snapshot (`rewind:restore.snapshot`). A new id restores; the same id never again. */
+  snapshotId: pulumi.Input<string>;
+  /**
+   * The service whose app containers (labels `rewind.service=<service>`, `rewind.role=app`)
+   * are stopped during the restore and started after it.
+   * @default "" (no containers are touched)
+   */
+  service?: pulumi.Input<string>;
+  /**
+   * Limits the stop to containers labelled `rewind.stack=<stackId>` (`<project>/<stack>`).
+   * @default "" (every stack's containers of the service)
+   */
+  stackId?: pulumi.Input<string>;
+  /** The Docker Engine. @default "" (DOCKER_HOST) */
+  dockerHost?: pulumi.Input<string>;
+  /**
+   * How long to wait for a running migration, and how long the restore's DROPs may wait for
+   * other sessions' locks, before failing.
+   * @default 60
+   */
+  lockTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * Restores a verified snapshot: checksums first (a mismatch touches nothing), then the app's
+ * containers are stopped, the database restored in one transaction (pg_restore --clean) and
+ * the files put back, the revision checked against the manifest, and the containers started.
+ */
+export class Restore extends pulumi.dynamic.Resource {
+  /** The revision the database reports after the restore (the snapshot's). */
+  declare public readonly restoredRevision: pulumi.Output<string>;
+  /** The snapshot's overall sha256, as verified before restoring. */
+  declare public readonly sha256: pulumi.Output<string>;
+  /** ISO 8601, UTC. */
+  declare public readonly restoredAt: pulumi.Output<string>;
+  declare public readonly snapshotId: pulumi.Output<string>;
+
+  constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      restoreProvider,
+      name,
+      {
+        ...args,
+        service: args.service ?? "",
+        stackId: args.stackId ?? "",
+        dockerHost: args.dockerHost ?? "",
+        lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
+        restoredRevision: undefined,
+        sha256: undefined,
+        restoredAt: undefined,
+        stoppedContainers: undefined,
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl"],
+      },
+      "rewind",
+      "Restore",
+    );
+  }
+}
