@@ -1,0 +1,89 @@
+// The image registry over its HTTP API (distribution spec v2): a pinned version becomes a
+// manifest digest, so what runs is immutable even if the tag later moves. Only anonymous
+// access: Rewind's registries are local or reached through a pull-through proxy.
+//
+// Runs inside dynamic providers: errors are plain Errors whose message is written for the user
+// (see imageRepository.ts for why not UserError).
+import { createHash } from "node:crypto";
+import {
+  missingVersionMessage,
+  parseRepository,
+  registryBaseUrl,
+  versionProblem,
+} from "../imageRepository";
+
+// Every manifest kind an engine can run: Docker schema 2 and OCI, single-platform and index.
+// Asking for all of them makes the registry answer with the digest it stores, the one
+// `docker pull repo@digest` accepts.
+const MANIFEST_TYPES = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+].join(", ");
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+async function request(url: string, method: "GET" | "HEAD", accept?: string): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method,
+      headers: accept === undefined ? {} : { accept },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const cause = err instanceof Error ? (err.cause ?? err) : err;
+    throw new Error(
+      `the registry at ${new URL(url).origin} did not answer ${method} ${new URL(url).pathname} ` +
+        `(${String((cause as Error).message ?? cause)}); is it running and reachable?`,
+    );
+  }
+}
+
+/** The tags of a repository, or undefined when the repository itself does not exist. */
+export async function listTags(image: string): Promise<string[] | undefined> {
+  const repo = parseRepository(image);
+  const url = `${registryBaseUrl(repo.registry)}/v2/${repo.path}/tags/list`;
+  const res = await request(url, "GET");
+  if (res.status === 404) {
+    await res.arrayBuffer();
+    return undefined;
+  }
+  if (!res.ok) {
+    throw new Error(`the registry answered HTTP ${res.status} to GET ${url}`);
+  }
+  const body = (await res.json()) as { tags?: string[] | null };
+  return body.tags ?? [];
+}
+
+/**
+ * Resolves `image:version` to the digest of its manifest. A version that is already a digest
+ * is checked to exist, so a typo in a digest fails here rather than at `docker pull`.
+ * @throws Error naming the repository, the version and the versions that do exist.
+ */
+export async function resolveDigest(image: string, version: string): Promise<string> {
+  const problem = versionProblem(version);
+  if (problem !== undefined) {
+    throw new Error(problem);
+  }
+  const repo = parseRepository(image);
+  const url = `${registryBaseUrl(repo.registry)}/v2/${repo.path}/manifests/${version}`;
+  const head = await request(url, "HEAD", MANIFEST_TYPES);
+  if (head.status === 404) {
+    throw new Error(missingVersionMessage(image, version, await listTags(image)));
+  }
+  if (!head.ok) {
+    throw new Error(`the registry answered HTTP ${head.status} to HEAD ${url}`);
+  }
+  const header = head.headers.get("docker-content-digest");
+  if (header !== null && /^sha256:[a-f0-9]{64}$/.test(header)) {
+    return header;
+  }
+  // The header is optional in the spec; the digest is then the hash of the bytes served.
+  const get = await request(url, "GET", MANIFEST_TYPES);
+  if (!get.ok) {
+    throw new Error(`the registry answered HTTP ${get.status} to GET ${url}`);
+  }
+  const body = Buffer.from(await get.arrayBuffer());
+  return `sha256:${createHash("sha256").update(body).digest("hex")}`;
+}
