@@ -1,0 +1,289 @@
+// The Docker Engine through its API (dockerode), never through a shell: list Rewind's containers
+// by label, run one on the host network, wait until it answers HTTP, stop it gracefully.
+//
+// Runs inside dynamic providers: errors are plain Errors whose message is written for the user
+// (see imageRepository.ts for why not UserError).
+//
+// `import = require`, not `import Docker from`: the serializer recognises a node_modules package
+// only by its exports object and writes `require("dockerode")`; the `{ default }` wrapper that
+// esModuleInterop puts around it would be serialized by value, dockerode's code and all.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import Docker = require("dockerode");
+
+/** How to reach the engine, from a `DOCKER_HOST` value. */
+export type EngineAddress =
+  | { readonly socketPath: string }
+  | { readonly host: string; readonly port: number; readonly protocol: "http" };
+
+/**
+ * Parses `DOCKER_HOST` (`unix:///path` or `tcp://host:port`; unset means the default socket).
+ * @throws Error naming the value and the forms allowed.
+ */
+export function engineAddress(dockerHost: string | undefined): EngineAddress {
+  if (dockerHost === undefined || dockerHost === "") {
+    return { socketPath: "/var/run/docker.sock" };
+  }
+  const unix = /^unix:\/\/(\/.+)$/.exec(dockerHost);
+  if (unix !== null) {
+    return { socketPath: unix[1] };
+  }
+  // Plain TCP only: Rewind's engines are local; a TLS engine needs certificates we do not take.
+  const tcp = /^tcp:\/\/([^:/]+):([0-9]{1,5})\/?$/.exec(dockerHost);
+  if (tcp !== null) {
+    return { host: tcp[1], port: Number(tcp[2]), protocol: "http" };
+  }
+  throw new Error(
+    `DOCKER_HOST is "${dockerHost}"; allowed: unix:///path/to/docker.sock or tcp://host:port`,
+  );
+}
+
+/** A client for the engine named by `DOCKER_HOST`. */
+export function engine(dockerHost = process.env.DOCKER_HOST): Docker {
+  return new Docker(engineAddress(dockerHost));
+}
+
+/** A container as `list` reports it. */
+export interface ContainerSummary {
+  readonly id: string;
+  readonly name: string;
+  /** `running`, `exited`, `restarting`, `created`, … */
+  readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Seconds since the epoch. */
+  readonly created: number;
+}
+
+/** Every container (running or not) that carries all of `labels`. */
+export async function listContainers(
+  docker: Docker,
+  labels: Readonly<Record<string, string>>,
+): Promise<ContainerSummary[]> {
+  const found = await docker.listContainers({
+    all: true,
+    filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+  });
+  return found.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+    state: c.State,
+    labels: c.Labels,
+    created: c.Created,
+  }));
+}
+
+function statusCode(err: unknown): number | undefined {
+  return typeof err === "object" && err !== null && "statusCode" in err
+    ? Number((err as { statusCode: unknown }).statusCode)
+    : undefined;
+}
+
+/** Pulls `ref` unless the engine has it already (images built and pushed locally it has). */
+export async function ensureImage(docker: Docker, ref: string): Promise<void> {
+  try {
+    await docker.getImage(ref).inspect();
+    return;
+  } catch (err) {
+    if (statusCode(err) !== 404) {
+      throw err;
+    }
+  }
+  const at = ref.lastIndexOf("@");
+  const stream = await docker.createImage(
+    at < 0 ? { fromImage: ref } : { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let failure: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) =>
+        err !== null
+          ? reject(new Error(`docker pull ${ref} failed: ${err.message}`))
+          : failure !== undefined
+            ? reject(new Error(`docker pull ${ref} failed: ${failure}`))
+            : resolve(),
+      // The engine reports a failed pull as an event in a 200 stream, not as an HTTP error.
+      (event: { error?: string }) => {
+        if (event.error !== undefined) {
+          failure = event.error;
+        }
+      },
+    );
+  });
+}
+
+/** What to run. */
+export interface RunSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  /** The container command; the image's own when empty. */
+  readonly command: readonly string[];
+  /** `host:container[:ro]` bind mounts. */
+  readonly binds?: readonly string[];
+}
+
+/**
+ * Creates and starts a container on the host network. It restarts unless stopped, so an engine
+ * restart brings the service back as it was.
+ * @returns the container id.
+ */
+export async function runContainer(docker: Docker, spec: RunSpec): Promise<string> {
+  const container = await docker.createContainer({
+    name: spec.name,
+    Image: spec.image,
+    Labels: { ...spec.labels },
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    ...(spec.command.length > 0 ? { Cmd: [...spec.command] } : {}),
+    HostConfig: {
+      NetworkMode: "host",
+      RestartPolicy: { Name: "unless-stopped" },
+      Binds: spec.binds === undefined ? [] : [...spec.binds],
+      // Bounded logs: a replica may live for months.
+      LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+    },
+  });
+  try {
+    await container.start();
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw err;
+  }
+  return container.id;
+}
+
+/** Whether a container runs, and if not, why (for error messages). */
+export async function containerStatus(
+  docker: Docker,
+  id: string,
+): Promise<{ running: boolean; description: string }> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    const s = info.State;
+    // A container the engine keeps restarting is crashing, even while momentarily "running".
+    const running = s.Running && !s.Restarting && info.RestartCount === 0;
+    const description = s.Running
+      ? info.RestartCount > 0
+        ? `restarted ${info.RestartCount} time(s)`
+        : "running"
+      : `${s.Status}, exit code ${s.ExitCode}${s.Error ? `: ${s.Error}` : ""}`;
+    return { running, description };
+  } catch (err) {
+    if (statusCode(err) === 404) {
+      return { running: false, description: "removed" };
+    }
+    throw err;
+  }
+}
+
+/** The last lines of a container's output, for error messages ("" when unavailable). */
+export async function logTail(docker: Docker, id: string, lines = 5): Promise<string> {
+  try {
+    const raw = await docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    // Non-TTY logs are multiplexed: an 8-byte header before each frame.
+    const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+    const out: string[] = [];
+    for (let i = 0; i + 8 <= buf.length;) {
+      const size = buf.readUInt32BE(i + 4);
+      out.push(buf.subarray(i + 8, i + 8 + size).toString("utf8"));
+      i += 8 + size;
+    }
+    return out.join("").trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Stops a container gracefully (SIGTERM, then SIGKILL after `graceSeconds`) and removes it.
+ * A container already gone is not an error: the goal is that it does not run.
+ */
+export async function stopAndRemove(docker: Docker, id: string, graceSeconds = 10): Promise<void> {
+  const container = docker.getContainer(id);
+  try {
+    await container.stop({ t: graceSeconds });
+  } catch (err) {
+    // 304: already stopped; 404: already removed.
+    if (statusCode(err) !== 304 && statusCode(err) !== 404) {
+      throw err;
+    }
+  }
+  try {
+    await container.remove({ force: true });
+  } catch (err) {
+    // 409: removal already in progress (a concurrent cleanup).
+    if (statusCode(err) !== 404 && statusCode(err) !== 409) {
+      throw err;
+    }
+  }
+}
+
+/** The answer to one probe: the status, or why there was none. */
+export type ProbeResult =
+  | { readonly ok: boolean; readonly status: number; readonly body: string }
+  | { readonly ok: false; readonly status: undefined; readonly body: string };
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** One GET; `ok` when it answers 2xx. Never throws. */
+export async function probe(url: string): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      // A fresh connection per probe: a replica must answer on its own socket, not on one the
+      // pool kept open to a process that is shutting down.
+      headers: { connection: "close" },
+    });
+    const body = (await res.text()).slice(0, 200);
+    return { ok: res.status >= 200 && res.status < 300, status: res.status, body };
+  } catch (err) {
+    const cause = err instanceof Error ? (err.cause ?? err) : err;
+    return { ok: false, status: undefined, body: String((cause as Error).message ?? cause) };
+  }
+}
+
+const POLL_MS = 200;
+
+/**
+ * Probes each of `paths` on `baseUrl` in turn until it answers 2xx, within `timeoutMs` overall.
+ * Gives up early when the container stops running (a crash needs no timeout to be seen).
+ * @returns undefined when every path answered 2xx, otherwise what went wrong.
+ */
+export async function waitHttpReady(
+  docker: Docker,
+  id: string,
+  baseUrl: string,
+  paths: readonly string[],
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let lastStateCheck = 0;
+  for (const path of paths) {
+    const url = new URL(path, baseUrl).toString();
+    for (;;) {
+      const result = await probe(url);
+      if (result.ok) {
+        break;
+      }
+      const answer =
+        result.status === undefined
+          ? `no answer (${result.body})`
+          : `HTTP ${result.status} ${result.body}`.trim();
+      if (Date.now() - lastStateCheck >= 1_000) {
+        lastStateCheck = Date.now();
+        const status = await containerStatus(docker, id);
+        if (!status.running) {
+          const logs = await logTail(docker, id);
+          return `container ${status.description}${logs ? `; last output: ${logs}` : ""}`;
+        }
+      }
+      if (Date.now() >= deadline) {
+        return `last answer to GET ${path}: ${answer}`;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+  return undefined;
+}
