@@ -1,0 +1,189 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DockerDeployment } from "./dockerDeployment";
+import { UserError } from "./errors";
+import { ImageRef } from "./imageRef";
+import { repositoryProblem, versionProblem } from "./imageRepository";
+import { ROUTER_VERSION } from "./router/router";
+
+/** Health endpoints of the app. */
+export interface AppHealthArgs {
+  /**
+   * Liveness path.
+   * @default "/healthz/live"
+   */
+  live?: string;
+  /**
+   * Readiness path: traffic switches to a new version only once every new replica answers 2xx.
+   * @default "/healthz/ready"
+   */
+  ready?: string;
+  /**
+   * Startup path, probed before the readiness path when set.
+   * @default none
+   */
+  startup?: string;
+  /**
+   * How long new replicas may take to become ready before the release fails and they are
+   * removed (the old version keeps serving).
+   * @default 60
+   */
+  timeoutSeconds?: number;
+}
+
+/** Arguments of an AppService: one service of the app, on the Docker target. */
+export interface AppServiceArgs {
+  /** The service name (a DNS label); names its containers, e.g. `api` or `worker`. */
+  service: pulumi.Input<string>;
+  /** The image repository without tag or digest, e.g. `127.0.0.1:5000/hunter`. */
+  image: pulumi.Input<string>;
+  /** The pinned version: an immutable tag or a `sha256:` digest. Rollback = set it back. */
+  version: pulumi.Input<string>;
+  /**
+   * Number of replicas; each listens on its own free loopback port, passed as `PORT`.
+   * @default 1
+   */
+  replicas?: pulumi.Input<number>;
+  /** The public port; Rewind's router owns it and forwards to the ready replicas. */
+  port: pulumi.Input<number>;
+  /**
+   * Environment of every replica. Stored as a secret: it usually holds credentials.
+   * @default {}
+   */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * The container command as an argument array (never a shell string), e.g. a worker's
+   * `["node", "worker.js"]` beside an API from the same image.
+   * @default the image's own command
+   */
+  command?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Health endpoints and the readiness timeout.
+   * @default { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 }
+   */
+  health?: pulumi.Input<AppHealthArgs>;
+  /**
+   * `<project>/<stack>`: scopes every container query, so stacks sharing an engine never touch
+   * each other's containers.
+   * @default `${pulumi.getProject()}/${pulumi.getStack()}`
+   */
+  stackId?: pulumi.Input<string>;
+  /**
+   * Repository of Rewind's router image (tag `ROUTER_VERSION`, built by scripts/images).
+   * @default `<the image's registry>/rewind-router`
+   */
+  routerImage?: pulumi.Input<string>;
+}
+
+const SERVICE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+// Plain values are checked here, before anything is registered, so a typo fails the program
+// with the argument's name; values only known later are checked by the providers.
+function validate(name: string, args: AppServiceArgs): void {
+  const problems: string[] = [];
+  const plain = <T>(v: pulumi.Input<T> | undefined): v is T =>
+    v !== undefined && !pulumi.Output.isInstance(v) && !(v instanceof Promise);
+  if (plain(args.service) && !SERVICE.test(args.service)) {
+    problems.push(
+      `service is ${JSON.stringify(args.service)}; allowed: a DNS label (lowercase letters, ` +
+        `digits and -, starting with a letter, at most 63 characters)`,
+    );
+  }
+  if (plain(args.image)) {
+    const problem = repositoryProblem(args.image);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (plain(args.version)) {
+    const problem = versionProblem(args.version);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (plain(args.replicas) && !(Number.isInteger(args.replicas) && args.replicas >= 1)) {
+    problems.push(`replicas is ${args.replicas}; allowed: an integer of at least 1`);
+  }
+  if (
+    plain(args.port) &&
+    !(Number.isInteger(args.port) && args.port >= 1024 && args.port <= 65535)
+  ) {
+    problems.push(`port is ${args.port}; allowed: an integer from 1024 to 65535`);
+  }
+  if (problems.length > 0) {
+    throw new UserError(problems.map((p) => `AppService "${name}": ${p}`).join("\n"));
+  }
+}
+
+/**
+ * One service of the app on the Docker target (`rewind:app:AppService`): the pinned version
+ * resolved to a digest (ImageRef `<name>-image`), its replicas behind Rewind's router
+ * (DockerDeployment `<name>-deployment`), and the router image (ImageRef `<name>-router-image`).
+ * Several services from one image (an API and a worker) are several AppServices.
+ */
+export class AppService extends pulumi.ComponentResource {
+  /** `sha256:…` of the image the replicas run. */
+  public readonly digest: pulumi.Output<string>;
+  /** `image@digest`. */
+  public readonly ref: pulumi.Output<string>;
+  /** The router's address, `http://127.0.0.1:<port>`. */
+  public readonly url: pulumi.Output<string>;
+  /** The pinned version. */
+  public readonly version: pulumi.Output<string>;
+
+  constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rewind:app:AppService", name, {}, opts);
+    validate(name, args);
+
+    const image = new ImageRef(
+      `${name}-image`,
+      { image: args.image, version: args.version },
+      { parent: this },
+    );
+    const routerImage = new ImageRef(
+      `${name}-router-image`,
+      {
+        image: args.routerImage ?? pulumi.output(args.image).apply(defaultRouterImage),
+        version: ROUTER_VERSION,
+      },
+      { parent: this },
+    );
+    const deployment = new DockerDeployment(
+      `${name}-deployment`,
+      {
+        service: args.service,
+        stackId: args.stackId ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
+        ref: image.ref,
+        version: image.version,
+        replicas: args.replicas ?? 1,
+        port: args.port,
+        env: args.env ?? {},
+        command: args.command ?? [],
+        health: pulumi.output(args.health ?? {}).apply(withHealthDefaults),
+        routerRef: routerImage.ref,
+      },
+      { parent: this },
+    );
+
+    this.digest = image.digest;
+    this.ref = image.ref;
+    this.url = deployment.url;
+    this.version = image.version;
+    this.registerOutputs({
+      digest: this.digest,
+      ref: this.ref,
+      url: this.url,
+      version: this.version,
+    });
+  }
+}
+
+/** `<registry>/rewind-router` for an image in `<registry>`. */
+export function defaultRouterImage(image: string): string {
+  return `${image.slice(0, image.indexOf("/"))}/rewind-router`;
+}
+
+/** The health endpoints with `rewind:app.health`'s defaults filled in. */
+export function withHealthDefaults(health: AppHealthArgs) {
+  return {
+    live: health.live ?? "/healthz/live",
+    ready: health.ready ?? "/healthz/ready",
+    ...(health.startup === undefined ? {} : { startup: health.startup }),
+    timeoutSeconds: health.timeoutSeconds ?? 60,
+  };
+}

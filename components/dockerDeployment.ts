@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+  DockerHealth,
+  ReplicaState,
+  dockerDeploymentProvider,
+} from "./providers/dockerDeploymentProvider";
+
+/** Arguments of a DockerDeployment: one service's replicas and its router on a Docker Engine. */
+export interface DockerDeploymentArgs {
+  /** Names the containers; with `stackId` it selects them (labels `rewind.service`, `rewind.stack`). */
+  service: pulumi.Input<string>;
+  /** `<project>/<stack>`, so two stacks on one engine never touch each other's containers. */
+  stackId: pulumi.Input<string>;
+  /** The digest-pinned image the replicas run, `repo@sha256:…` (an ImageRef's `ref`). */
+  ref: pulumi.Input<string>;
+  /** The version `ref` was resolved from; shown in labels, container names and errors. */
+  version: pulumi.Input<string>;
+  /** Number of replicas; each listens on its own free loopback port (env `PORT`). */
+  replicas: pulumi.Input<number>;
+  /** The public port, owned by the router, which forwards to the ready replicas. */
+  port: pulumi.Input<number>;
+  /** Environment of every replica; stored as a secret. `PORT` is Rewind's. */
+  env: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The container command as an argument array; the image's own when empty. */
+  command: pulumi.Input<pulumi.Input<string>[]>;
+  /** Startup and readiness paths probed before traffic switches, and how long that may take. */
+  health: pulumi.Input<DockerHealth>;
+  /** The digest-pinned router image, `repo@sha256:…`. */
+  routerRef: pulumi.Input<string>;
+}
+
+/**
+ * N replicas of a digest-pinned image on the Docker Engine behind Rewind's router
+ * (`pulumi-nodejs:dynamic/rewind:DockerDeployment`). A change of version, env, command or
+ * replica count is health-gated: new replicas start, must answer the readiness path, the router
+ * switches to them, and only then are the old ones stopped. `read` reports what really runs.
+ */
+export class DockerDeployment extends pulumi.dynamic.Resource {
+  declare public readonly service: pulumi.Output<string>;
+  declare public readonly stackId: pulumi.Output<string>;
+  declare public readonly ref: pulumi.Output<string>;
+  declare public readonly version: pulumi.Output<string>;
+  /** Ready replicas of the current spec (after a refresh: those found running). */
+  declare public readonly replicas: pulumi.Output<number>;
+  declare public readonly port: pulumi.Output<number>;
+  declare public readonly env: pulumi.Output<Record<string, string>>;
+  declare public readonly command: pulumi.Output<string[]>;
+  declare public readonly health: pulumi.Output<DockerHealth>;
+  declare public readonly routerRef: pulumi.Output<string>;
+  /** `http://127.0.0.1:<port>`: the router. */
+  declare public readonly url: pulumi.Output<string>;
+  /** The router container's id ("" when a refresh found none). */
+  declare public readonly routerId: pulumi.Output<string>;
+  /** Host directory of the router's upstream list. */
+  declare public readonly routerDir: pulumi.Output<string>;
+  /** Generation of the upstream list the router confirmed. */
+  declare public readonly generation: pulumi.Output<number>;
+  /** Every app container of the service, as found. */
+  declare public readonly containers: pulumi.Output<ReplicaState[]>;
+
+  constructor(name: string, args: DockerDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      dockerDeploymentProvider,
+      name,
+      {
+        ...args,
+        env: pulumi.secret(args.env),
+        url: undefined,
+        routerId: undefined,
+        routerDir: undefined,
+        generation: undefined,
+        containers: undefined,
+      },
+      // The env holds credentials (DATABASE_URL): secret in state even if given in plain text.
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "env"] },
+      "rewind",
+      "DockerDeployment",
+    );
+  }
+}

@@ -1,0 +1,183 @@
+// AppService under Pulumi's mocks: the exact children, their names, parents and inputs. Mocks
+// are set before the component is imported; any registration or call they do not expect fails.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+
+const DIGEST = `sha256:${"a".repeat(64)}`;
+const ROUTER_DIGEST = `sha256:${"b".repeat(64)}`;
+
+interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+const registrations: Registration[] = [];
+
+void pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
+      switch (args.type) {
+        case "pulumi-nodejs:dynamic/rewind:ImageRef": {
+          const digest = args.inputs.image.endsWith("/rewind-router") ? ROUTER_DIGEST : DIGEST;
+          const state = { ...args.inputs, digest, ref: `${args.inputs.image}@${digest}` };
+          return { id: state.ref, state };
+        }
+        case "pulumi-nodejs:dynamic/rewind:DockerDeployment":
+          return {
+            id: `${args.inputs.stackId}/${args.inputs.service}`,
+            state: { ...args.inputs, url: `http://127.0.0.1:${args.inputs.port}` },
+          };
+        case "rewind:app:AppService":
+          return { id: undefined, state: {} };
+        default:
+          throw new Error(`unexpected registration of ${args.type} ${args.name}`);
+      }
+    },
+    call(args) {
+      throw new Error(`unexpected call of ${args.token}`);
+    },
+  },
+  "rewind",
+  "unit",
+  false,
+);
+
+// Imported after setMocks, as the SDK requires (a static import would be hoisted above it).
+const { AppService } =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("../../components/appService") as typeof import("../../components/appService");
+
+function value<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+describe("AppService", () => {
+  test("an ImageRef for the app and for the router, and a DockerDeployment, all its children", async () => {
+    registrations.length = 0;
+    const parents = new Map<string, string | undefined>();
+    const app = new AppService(
+      "hunter",
+      {
+        service: "hunter",
+        image: "127.0.0.1:5000/hunter",
+        version: "1.0.0",
+        replicas: 2,
+        port: 8000,
+        env: { DATABASE_URL: "postgres://u:p@h/db" },
+        health: { timeoutSeconds: 30 },
+      },
+      {
+        // Transformations reach every child: a way to see each one's parent.
+        transformations: [
+          (args) => {
+            parents.set(`${args.type}::${args.name}`, args.opts.parent?.constructor.name);
+            return undefined;
+          },
+        ],
+      },
+    );
+    assert.deepEqual(
+      await Promise.all([app.digest, app.ref, app.url, app.version].map((o) => value<string>(o))),
+      [DIGEST, `127.0.0.1:5000/hunter@${DIGEST}`, "http://127.0.0.1:8000", "1.0.0"],
+    );
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [
+        ["rewind:app:AppService", "hunter"],
+        ["pulumi-nodejs:dynamic/rewind:ImageRef", "hunter-image"],
+        ["pulumi-nodejs:dynamic/rewind:ImageRef", "hunter-router-image"],
+        ["pulumi-nodejs:dynamic/rewind:DockerDeployment", "hunter-deployment"],
+      ],
+    );
+    assert.deepEqual(Object.fromEntries(parents), {
+      "rewind:app:AppService::hunter": undefined,
+      "pulumi-nodejs:dynamic/rewind:ImageRef::hunter-image": "AppService",
+      "pulumi-nodejs:dynamic/rewind:ImageRef::hunter-router-image": "AppService",
+      "pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter-deployment": "AppService",
+    });
+    const [image, router, deployment] = registrations.slice(1).map((r) => {
+      const { __provider, ...inputs } = r.inputs;
+      assert.equal(typeof __provider, "string", "a serialized dynamic provider");
+      return inputs;
+    });
+    assert.deepEqual(image, { image: "127.0.0.1:5000/hunter", version: "1.0.0" });
+    assert.deepEqual(router, { image: "127.0.0.1:5000/rewind-router", version: "1" });
+    assert.deepEqual(deployment, {
+      service: "hunter",
+      stackId: "rewind/unit",
+      ref: `127.0.0.1:5000/hunter@${DIGEST}`,
+      version: "1.0.0",
+      replicas: 2,
+      port: 8000,
+      // A secret on the wire, so the engine keeps it encrypted in state.
+      env: {
+        [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+        value: { DATABASE_URL: "postgres://u:p@h/db" },
+      },
+      command: [],
+      health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 30 },
+      routerRef: `127.0.0.1:5000/rewind-router@${ROUTER_DIGEST}`,
+    });
+  });
+
+  test("a worker from the same image: its own command, replicas and service name", async () => {
+    registrations.length = 0;
+    const worker = new AppService("worker", {
+      service: "worker",
+      image: "127.0.0.1:5000/hunter",
+      version: "1.0.0",
+      port: 8100,
+      command: ["node", "worker.js"],
+      health: { ready: "/ready", startup: "/started" },
+      stackId: "rewind/other",
+      routerImage: "127.0.0.1:5000/tools/rewind-router",
+    });
+    await value(worker.url);
+    const deployment = registrations.find((r) => r.name === "worker-deployment")!.inputs;
+    assert.equal(deployment.service, "worker");
+    assert.equal(deployment.stackId, "rewind/other");
+    assert.equal(deployment.replicas, 1);
+    assert.deepEqual(deployment.command, ["node", "worker.js"]);
+    assert.deepEqual(deployment.health, {
+      live: "/healthz/live",
+      ready: "/ready",
+      startup: "/started",
+      timeoutSeconds: 60,
+    });
+    assert.equal(
+      registrations.find((r) => r.name === "worker-router-image")!.inputs.image,
+      "127.0.0.1:5000/tools/rewind-router",
+    );
+  });
+
+  test("bad plain arguments fail before anything is registered, each named", () => {
+    registrations.length = 0;
+    assert.throws(
+      () =>
+        new AppService("bad", {
+          service: "Bad_Name",
+          image: "hunter",
+          version: "latest",
+          replicas: 0,
+          port: 80,
+        }),
+      (err: Error) => {
+        assert.equal(err.name, "UserError");
+        assert.deepEqual(err.message.split("\n"), [
+          `AppService "bad": service is "Bad_Name"; allowed: a DNS label (lowercase letters, ` +
+            `digits and -, starting with a letter, at most 63 characters)`,
+          `AppService "bad": image "hunter" names no registry host; allowed: a repository in a ` +
+            `registry Rewind can reach, e.g. "127.0.0.1:5000/hunter" (Docker Hub short names ` +
+            `are not resolved)`,
+          `AppService "bad": version "latest" is not allowed; allowed: an immutable image tag ` +
+            `(not "latest"; letters, digits, _ . -, at most 128 characters) or a sha256:<64 hex> digest`,
+          `AppService "bad": replicas is 0; allowed: an integer of at least 1`,
+          `AppService "bad": port is 80; allowed: an integer from 1024 to 65535`,
+        ]);
+        return true;
+      },
+    );
+  });
+});
