@@ -1,0 +1,529 @@
+// What a rollback would do, decided before doing it: `rewind plan` prints it, `rewind rollback`
+// prints it before asking, `rewind release` uses the automatic variant after a failed update.
+// Pure; the runbook it follows is hunter-rollback-plan.md ("Decision Matrix", "Rollback
+// Decision Tree"), whose three methods map onto the planner's decisions.
+import { MigrationSet, stepsBetween } from "../components/migrationSet";
+import {
+  Decision,
+  Plan,
+  RollbackDecision,
+  Step,
+  planRelease,
+  rollbackDecision,
+} from "../components/planner";
+import { compareRevisions, isRevision } from "../components/revision";
+import { FailureCause, causeWords } from "./progress";
+import { HistoryEntry, Pins, SnapshotRecord, shortDigest } from "./updates";
+
+/** The runbook's name for each rollback method, and its time target ("Decision Matrix"). */
+export function method(decision: Decision): { name: string; targetMinutes: number | null } {
+  switch (decision) {
+    case "app-only":
+      return { name: "Application Rollback (runbook method 1)", targetMinutes: 5 };
+    case "migration-down":
+      return { name: "Database Migration Rollback (runbook method 2)", targetMinutes: 10 };
+    case "restore":
+      return { name: "Database Restore (runbook method 3)", targetMinutes: 15 };
+    case "migration-up":
+      return { name: "Forward migration (not a rollback method)", targetMinutes: null };
+    case "none":
+      return { name: "Nothing to roll back", targetMinutes: null };
+    case "refuse":
+      return { name: "no safe method (a person must decide)", targetMinutes: null };
+    default: {
+      const unexpected: never = decision;
+      return { name: String(unexpected), targetMinutes: null };
+    }
+  }
+}
+
+/** What runs now, as far as the CLI can tell. */
+export interface CurrentState {
+  readonly appVersion?: string;
+  readonly revision?: string;
+  readonly digest?: string;
+  /** The restore pin of the current config: a pin equal to it is already done (planner.ts). */
+  readonly restoredSnapshot?: string;
+  /** `outputs`: the stack's outputs; `history`: the newest succeeded update's config. */
+  readonly source: "outputs" | "history" | "none";
+}
+
+/** How the preview of the target config went. */
+export interface PreviewOutcome {
+  readonly ok: boolean;
+  /** Resource changes by op (`update`, `same`, ...). */
+  readonly changes: Readonly<Record<string, number>>;
+  /** The first error, when it failed (the program refused the pin, a policy failed, ...). */
+  readonly error?: string;
+}
+
+export interface RollbackPlanInput {
+  readonly stack: string;
+  readonly target: HistoryEntry;
+  readonly current: CurrentState;
+  /** The migration set of the target's migrations dir; undefined when not readable or not sql. */
+  readonly migrations: MigrationSet | undefined;
+  /** Why `migrations` is undefined, for the plan. */
+  readonly migrationsNote?: string;
+  /** The newest verified snapshot of the database at the target revision. */
+  readonly snapshot: SnapshotRecord | undefined;
+  /** `rollback --restore`: pin `snapshot` as the restore too. */
+  readonly restore: boolean;
+  /** Namespaces the pin would change. */
+  readonly configChanges: readonly string[];
+  readonly notes?: readonly string[];
+  readonly preview?: PreviewOutcome;
+}
+
+/** One step down, for "whether every step down is reversible". */
+export interface StepDown {
+  readonly revision: string;
+  readonly name: string;
+  readonly reversible: boolean;
+}
+
+export interface RollbackPlan {
+  readonly stack: string;
+  readonly target: {
+    readonly update: number;
+    readonly startTime: string;
+    readonly message: string;
+  };
+  readonly app: {
+    readonly from: string | null;
+    readonly to: string | null;
+    readonly digestNow: string | null;
+    readonly source: CurrentState["source"];
+  };
+  readonly schema: {
+    readonly from: string | null;
+    readonly to: string | null;
+    readonly direction: "up" | "down" | "none" | "unknown";
+    readonly stepsDown: readonly StepDown[];
+    /** True when every step down has a down script; null when unknown or not a downgrade. */
+    readonly reversible: boolean | null;
+    readonly note: string | null;
+  };
+  /** The snapshot a restore would use (newest verified at the target revision). */
+  readonly snapshot: SnapshotRecord | null;
+  /** The snapshot the pinned config restores, if any. */
+  readonly restorePin: string | null;
+  readonly decision: Decision;
+  readonly method: string;
+  readonly targetMinutes: number | null;
+  readonly reason: string;
+  readonly steps: readonly Step[];
+  /** What else would work when the decision is `refuse`. */
+  readonly alternative: string | null;
+  readonly configChanges: readonly string[];
+  readonly notes: readonly string[];
+  readonly preview: PreviewOutcome | null;
+}
+
+/**
+ * Plans pinning the target update's config: app and schema from → to, the steps down and
+ * whether each has a down script, the snapshot a restore would use, and the decision the
+ * program's own planner (planRelease) will take when it sees the pin.
+ */
+export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
+  const { target, current } = input;
+  const to = target.pins;
+  const fromRevision = current.revision ?? null;
+  const toRevision = to.revision ?? null;
+  const restorePin = input.restore ? (input.snapshot?.id ?? null) : (to.restoreSnapshot ?? null);
+
+  let direction: RollbackPlan["schema"]["direction"] = "unknown";
+  let stepsDown: StepDown[] = [];
+  let note: string | null = input.migrationsNote ?? null;
+  if (
+    fromRevision !== null &&
+    toRevision !== null &&
+    isRevision(fromRevision) &&
+    isRevision(toRevision)
+  ) {
+    const order = compareRevisions(fromRevision, toRevision);
+    direction = order < 0 ? "up" : order > 0 ? "down" : "none";
+    if (direction === "down" && input.migrations !== undefined) {
+      try {
+        stepsDown = stepsBetween(input.migrations, fromRevision, toRevision).steps.map((s) => ({
+          revision: s.revision,
+          name: s.name,
+          reversible: s.down !== undefined,
+        }));
+      } catch (error) {
+        note = (error as Error).message;
+      }
+    }
+  } else if (fromRevision !== null && fromRevision === toRevision) {
+    direction = "none";
+  } else if (note === null && (fromRevision === null || toRevision === null)) {
+    note =
+      fromRevision === null ? "the current revision is unknown" : "the target pins no revision";
+  }
+  const knownSteps = direction === "down" && input.migrations !== undefined && note === null;
+  const irreversible = stepsDown.filter((s) => !s.reversible).map((s) => s.revision);
+
+  let plan: Plan;
+  if (to.appVersion === undefined || toRevision === null || !isRevision(toRevision)) {
+    plan = {
+      direction: "none",
+      steps: [],
+      decision: "refuse",
+      reason:
+        `update ${target.number}'s config pins ` +
+        (to.appVersion === undefined
+          ? "no app version"
+          : `revision ${JSON.stringify(toRevision)}`) +
+        `; the program plans numbered (sql) revisions only`,
+    };
+  } else {
+    plan = planRelease({
+      current:
+        current.source === "none"
+          ? undefined
+          : {
+              appVersion: current.appVersion,
+              revision:
+                fromRevision !== null && isRevision(fromRevision) ? fromRevision : undefined,
+              restoredSnapshot: current.restoredSnapshot,
+            },
+      desired: { appVersion: to.appVersion, revision: toRevision, restoreSnapshot: restorePin },
+      irreversible: knownSteps ? irreversible : [],
+    });
+  }
+
+  let alternative: string | null = null;
+  if (plan.decision === "refuse" && irreversible.length > 0) {
+    alternative =
+      input.snapshot === undefined
+        ? `no verified snapshot of ${to.database ?? "the database"} at ${toRevision} exists to restore instead`
+        : `restore snapshot ${input.snapshot.id} instead: rewind rollback --to ${target.number} --restore`;
+  }
+  const m = method(plan.decision);
+  return {
+    stack: input.stack,
+    target: {
+      update: target.number,
+      startTime: target.startTime.toISOString(),
+      message: target.message,
+    },
+    app: {
+      from: current.appVersion ?? null,
+      to: to.appVersion ?? null,
+      digestNow: current.digest ?? null,
+      source: current.source,
+    },
+    schema: {
+      from: fromRevision,
+      to: toRevision,
+      direction,
+      stepsDown,
+      reversible: knownSteps ? irreversible.length === 0 : null,
+      note,
+    },
+    snapshot: input.snapshot ?? null,
+    restorePin,
+    decision: plan.decision,
+    method: m.name,
+    targetMinutes: m.targetMinutes,
+    reason: plan.reason,
+    steps: plan.steps,
+    alternative,
+    configChanges: input.configChanges,
+    notes: input.notes ?? [],
+    preview: input.preview ?? null,
+  };
+}
+
+/** The plan as `rewind plan` prints it. */
+export function formatRollbackPlan(plan: RollbackPlan): string {
+  const lines: string[] = [];
+  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(9)} ${text}`);
+  const more = (text: string) => lines.push(`  ${"".padEnd(9)} ${text}`);
+  lines.push(
+    `Rollback plan for stack ${plan.stack}: pin the config of update ${plan.target.update} ` +
+      `(${stamp(plan.target.startTime)}${plan.target.message ? `, "${plan.target.message}"` : ""})`,
+    "",
+  );
+
+  const now =
+    plan.app.source === "none"
+      ? "nothing deployed yet"
+      : `now ${plan.app.digestNow === null ? "" : `${shortDigest(plan.app.digestNow)}, `}` +
+        `from the ${plan.app.source === "outputs" ? "stack's outputs" : "newest succeeded update's config"}`;
+  row("app", `${plan.app.from ?? "(none)"} → ${plan.app.to ?? "(none)"}   (${now})`);
+
+  const s = plan.schema;
+  let schema = `${s.from ?? "(unknown)"} → ${s.to ?? "(unknown)"}`;
+  if (s.direction === "none") {
+    schema += ": no change";
+  } else if (s.direction === "up") {
+    schema += ": up (a forward migration, with a backup first)";
+  } else if (s.direction === "down") {
+    const n = s.stepsDown.length;
+    schema +=
+      n === 0
+        ? ": down"
+        : `: down ${n} ${n === 1 ? "step" : "steps"}, ` +
+          (s.reversible ? "every step reversible" : "NOT every step reversible");
+  }
+  row("schema", schema);
+  for (const step of s.stepsDown) {
+    more(
+      `${step.revision} ${step.name}: ${step.reversible ? "has a down script" : "no down script (irreversible)"}`,
+    );
+  }
+  if (s.note !== null) {
+    more(`(${s.note})`);
+  }
+
+  row(
+    "snapshot",
+    plan.snapshot === null
+      ? `none: no verified snapshot at ${s.to ?? "the target revision"} in the backup store`
+      : `${plan.snapshot.id} (taken ${stamp(plan.snapshot.takenAt)} at ${plan.snapshot.revision}, ` +
+          `app ${plan.snapshot.appVersion}, checksum verified): what a restore would use`,
+  );
+  if (plan.restorePin !== null) {
+    more(`the pinned config restores ${plan.restorePin}: the database is replaced by it`);
+  }
+
+  row(
+    "decision",
+    `${plan.decision}: ${plan.method}` +
+      (plan.targetMinutes === null ? "" : `, target < ${plan.targetMinutes} minutes`),
+  );
+  more(plan.reason);
+  if (plan.alternative !== null) {
+    more(`alternative: ${plan.alternative}`);
+  }
+  if (plan.steps.length > 0) {
+    row("steps", plan.steps.join(" → "));
+  }
+  row(
+    "config",
+    plan.configChanges.length === 0
+      ? "no change (already pinned)"
+      : `${plan.configChanges.join(", ")} change`,
+  );
+  for (const n of plan.notes) {
+    more(`note: ${n}`);
+  }
+  if (plan.preview !== null) {
+    row(
+      "preview",
+      plan.preview.ok
+        ? formatChanges(plan.preview.changes)
+        : `FAILED: ${plan.preview.error ?? "see the progress above"}`,
+    );
+    more("(pulumi preview of the target config in a temporary copy of the stack's config file;");
+    more(" the stack's own config was not changed)");
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** `1 to update, 6 unchanged`. */
+export function formatChanges(changes: Readonly<Record<string, number>>): string {
+  const words: Record<string, string> = {
+    create: "to create",
+    update: "to update",
+    delete: "to delete",
+    replace: "to replace",
+    same: "unchanged",
+  };
+  const parts = Object.entries(changes)
+    .filter(([, n]) => n > 0)
+    .map(([op, n]) => `${n} ${words[op] ?? op}`);
+  return parts.length === 0 ? "no changes" : parts.join(", ");
+}
+
+/** `2025-11-25 12:30:01Z` from an ISO time. */
+export function stamp(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rewind release: what to pin after a failed update
+
+/** What `rewind release` does after its update failed. */
+export interface AutoRollback {
+  /** `pin`: pin the chosen config and run up; `none`: no safe rollback, stop (exit 3). */
+  readonly action: "pin" | "none";
+  readonly decision: RollbackDecision;
+  readonly reason: string;
+  /** The update whose config is pinned. */
+  readonly to?: HistoryEntry;
+  /** Keep this revision instead of the known-good one (app-only over a newer schema). */
+  readonly keepRevision?: string;
+  /** Pin this snapshot to restore as well. */
+  readonly restoreSnapshot?: string;
+}
+
+export interface AutoRollbackInput {
+  readonly cause: FailureCause;
+  readonly lastKnownGood: HistoryEntry | undefined;
+  /** What the failed update pinned. */
+  readonly failed: Pins;
+  /**
+   * Revisions without a down script between the failed pin and the known-good one; undefined
+   * when the migration set could not be read (the program checks again and refuses if needed).
+   */
+  readonly irreversible: readonly string[] | undefined;
+  /** The newest verified snapshot of the database at the known-good revision. */
+  readonly snapshot: SnapshotRecord | undefined;
+}
+
+/**
+ * The runbooks' decision tree, applied to a failed `rewind release`:
+ * - a migration failed: migrate down if every step back has a down script, else restore the
+ *   snapshot taken before it, else stop (a person decides);
+ * - the gate (or anything else) failed: pin the last known-good config; if its schema is
+ *   behind an irreversible step, keep the newer schema and roll the app back only (method 1:
+ *   the old app tolerates the newer schema) rather than lose data to a restore.
+ */
+export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
+  const { cause, lastKnownGood: good, failed } = input;
+  const what = causeWords(cause);
+  if (good === undefined) {
+    return {
+      action: "none",
+      decision: "refuse",
+      reason: `${what} and no earlier update succeeded: there is no known-good config to pin`,
+    };
+  }
+  const to = `update ${good.number} (app ${good.pins.appVersion ?? "?"}, schema ${good.pins.revision ?? "?"})`;
+  const irreversible = input.irreversible;
+  const reversible = irreversible !== undefined && irreversible.length === 0;
+
+  if (cause.migrationFailed) {
+    const matrix = rollbackDecision({
+      gateFailed: cause.gateFailed,
+      migrationFailed: true,
+      // Unknown counts as reversible: the program reads the migrations itself and refuses an
+      // irreversible step, so pinning cannot make things worse than stopping here.
+      downReversible: reversible || irreversible === undefined,
+      snapshotAvailable: input.snapshot !== undefined,
+    });
+    switch (matrix.decision) {
+      case "migration-down":
+        return {
+          action: "pin",
+          decision: "migration-down",
+          reason: `${matrix.reason}; pin ${to}`,
+          to: good,
+        };
+      case "restore":
+        return {
+          action: "pin",
+          decision: "restore",
+          reason: `${matrix.reason} (${input.snapshot?.id}); pin ${to}`,
+          to: good,
+          restoreSnapshot: input.snapshot?.id,
+        };
+      default:
+        return { action: "none", decision: "refuse", reason: matrix.reason };
+    }
+  }
+
+  const sameSchema = failed.revision === undefined || failed.revision === good.pins.revision;
+  if (!sameSchema && irreversible !== undefined && irreversible.length > 0) {
+    return {
+      action: "pin",
+      decision: "app-only",
+      reason:
+        `the ${cause.gateFailed ? "health gate" : "update"} failed and schema ` +
+        `${failed.revision} → ${good.pins.revision} has no down script for ${irreversible.join(", ")}: ` +
+        `roll the app back to ${good.pins.appVersion ?? "?"} and keep schema ${failed.revision}`,
+      to: good,
+      keepRevision: failed.revision,
+    };
+  }
+  return {
+    action: "pin",
+    decision: sameSchema ? "app-only" : "migration-down",
+    reason:
+      (cause.gateFailed
+        ? "the health gate failed"
+        : `the update failed${cause.firstError ? ` (${cause.firstError})` : ""}`) +
+      `: pin the last known-good config, ${to}`,
+    to: good,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update messages: how a rollback is recorded in the stack's history
+
+/** `rewind rollback --to 7`, the message of a manual rollback's update. */
+export function rollbackMessage(to: string, restore: boolean): string {
+  return `rewind rollback --to ${to}${restore ? " --restore" : ""}`;
+}
+
+/** The message of an automatic rollback's update; {@link parseRollbackMessage} reads it back. */
+export function autoRollbackMessage(
+  to: number,
+  failed: number,
+  cause: FailureCause,
+  decision: Decision,
+): string {
+  return `rewind release: rollback to update ${to} after update ${failed} failed (${causeWords(cause)}); ${decision}`;
+}
+
+/** What an update's message says about a rollback, when Rewind wrote it. */
+export type RollbackMessage =
+  | { readonly kind: "manual"; readonly to: string; readonly restore: boolean }
+  | {
+      readonly kind: "automatic";
+      readonly to: number;
+      readonly failed: number;
+      readonly cause: "gate" | "migration" | "other";
+      readonly decision: string;
+    };
+
+export function parseRollbackMessage(message: string): RollbackMessage | undefined {
+  const manual = /^rewind rollback --to (\S+)( --restore)?$/.exec(message);
+  if (manual !== null) {
+    return { kind: "manual", to: manual[1], restore: manual[2] !== undefined };
+  }
+  const auto =
+    /^rewind release: rollback to update (\d+) after update (\d+) failed \((health gate failed|migration failed|update failed)\); (\S+)$/.exec(
+      message,
+    );
+  if (auto !== null) {
+    const cause =
+      auto[3] === "health gate failed"
+        ? "gate"
+        : auto[3] === "migration failed"
+          ? "migration"
+          : "other";
+    return {
+      kind: "automatic",
+      to: Number(auto[1]),
+      failed: Number(auto[2]),
+      cause,
+      decision: auto[4],
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The rollback method an update used, read from its pins and the previous update's: a newly
+ * pinned snapshot is a restore, a lower revision a migration down, another app version an
+ * app-only rollback.
+ */
+export function classifyChange(before: Pins | undefined, after: Pins): Decision {
+  if (after.restoreSnapshot !== undefined && after.restoreSnapshot !== before?.restoreSnapshot) {
+    return "restore";
+  }
+  if (
+    before?.revision !== undefined &&
+    after.revision !== undefined &&
+    isRevision(before.revision) &&
+    isRevision(after.revision)
+  ) {
+    const order = compareRevisions(before.revision, after.revision);
+    if (order > 0) return "migration-down";
+    if (order < 0) return "migration-up";
+  }
+  return before?.appVersion !== after.appVersion ? "app-only" : "none";
+}
