@@ -90,10 +90,12 @@ export const serviceSchema = strictObject({
   /** The container command; the image's own when absent. */
   command: argv().optional(),
   /**
-   * Number of containers; replica i listens on `port + i` (host network).
+   * Number of containers; each listens on its own free loopback port (host network), chosen
+   * by Rewind and passed as `PORT`.
    * @default 1
    */
   replicas: integer(REPLICAS_ALLOWED, 1).default(1),
+  /** The service's public port, owned by its Rewind router, which forwards to ready replicas. */
   port: integer(PORT_ALLOWED, 1024, MAX_PORT),
 });
 
@@ -116,11 +118,15 @@ export const appSchema = strictObject({
     error: `an immutable image tag (not "latest") or a sha256 digest`,
   }),
   /**
-   * Number of app containers; replica i listens on `port + i`.
+   * Number of app containers; each listens on its own free loopback port (host network),
+   * chosen by Rewind and passed as `PORT`. A release starts the new replicas beside the old.
    * @default 1
    */
   replicas: integer(REPLICAS_ALLOWED, 1).default(1),
-  /** The first replica's port; containers use the host network, so each replica has its own. */
+  /**
+   * The public port. On the Docker target Rewind's router owns it and forwards to the ready
+   * replicas, so it never changes hands during a release.
+   */
   port: integer(PORT_ALLOWED, 1024, MAX_PORT),
   /**
    * Health endpoints.
