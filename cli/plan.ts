@@ -1,0 +1,237 @@
+// `rewind plan --to <update|version>`: what a rollback would do, before doing it. The preview
+// runs against a temporary copy of the stack's config file with the target config written into
+// it (pulumi preview --config-file); the stack's own config file is never written, so there is
+// nothing to put back and nothing left changed if the preview is interrupted.
+import * as path from "node:path";
+import { latestVerifiedSnapshot } from "../components/backupStore";
+import { UserError } from "../components/errors";
+import { MigrationSet, readMigrationSet } from "../components/migrationSet";
+import { isRevision } from "../components/revision";
+import { PinWrites, applyLeafPins, parseSet, pinCommands, pinConfig } from "./configPins";
+import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
+import {
+  CurrentState,
+  PreviewOutcome,
+  RollbackPlan,
+  buildRollbackPlan,
+  formatRollbackPlan,
+} from "./rollbackPlan";
+import {
+  HistoryEntry,
+  SnapshotRecord,
+  StackConfig,
+  isGood,
+  readPins,
+  resolveTarget,
+} from "./updates";
+
+const usage = `Usage: rewind plan --to <update|version> [--restore] [--skip-preview] [--json] [--stack S]
+
+What \`rewind rollback --to\` would do, without doing it: app version from → to, schema
+revision from → to and whether every step down has a down script, the snapshot a restore
+would use (the newest checksum-verified one at the target revision), the decision (app only,
+migration down, restore, or refused) with the runbook's method and time target, and the
+\`pulumi preview\` of the target config.
+
+--to takes an update number (see rewind history) or an app version (the newest succeeded
+update that ran it).
+
+Options:
+  --to X          the update or app version to roll back to (required)
+  --restore       plan pinning the snapshot to restore as well (when a step down is irreversible)
+  --skip-preview  no pulumi preview (faster; the plan is then the planner's alone)
+  --json          the plan as JSON
+${COMMON_HELP}
+
+Exit codes: 0 the rollback would work; 2 bad input; 3 it would not (refused or the preview failed).`;
+
+/** The plan and what pinning it writes. */
+export interface PlannedRollback {
+  readonly plan: RollbackPlan;
+  readonly target: HistoryEntry;
+  readonly entries: readonly HistoryEntry[];
+  readonly targetConfig: StackConfig;
+  readonly writes: PinWrites;
+}
+
+/**
+ * Plans pinning the config of the update `to` names; shared by `plan` and `rollback`.
+ * @param previewOn Runs the preview in a copy of the config file, printing progress.
+ */
+export async function planRollback(
+  session: StackSession,
+  to: string,
+  options: { restore: boolean; preview: boolean; io: CliIo; quiet: boolean },
+): Promise<PlannedRollback> {
+  const [entries, outputs, currentConfig] = await Promise.all([
+    session.history(),
+    session.outputs(),
+    session.config(),
+  ]);
+  const target = resolveTarget(entries, to);
+  const pins = target.pins;
+  const newestGood = entries.filter(isGood).at(-1);
+  const current: CurrentState =
+    outputs.appVersion !== undefined
+      ? {
+          appVersion: outputs.appVersion,
+          revision: outputs.revision ?? newestGood?.pins.revision,
+          digest: outputs.digest,
+          restoredSnapshot: readPins(currentConfig).restoreSnapshot,
+          source: "outputs",
+        }
+      : newestGood !== undefined
+        ? {
+            appVersion: newestGood.pins.appVersion,
+            revision: newestGood.pins.revision,
+            restoredSnapshot: readPins(currentConfig).restoreSnapshot,
+            source: "history",
+          }
+        : { source: "none" };
+
+  const { migrations, note } = readMigrations(
+    session.workDir,
+    pins.migrationsTool,
+    pins.migrationsDir,
+  );
+  const snapshot = await restoreCandidate(
+    session.workDir,
+    pins.storePath,
+    pins.database,
+    pins.revision,
+  );
+  if (options.restore && snapshot === undefined) {
+    throw new UserError(
+      `--restore: no verified snapshot of ${pins.database ?? "the database"} at revision ` +
+        `${pins.revision ?? "?"} in ${pins.storePath ?? "the backup store"}; nothing to restore`,
+    );
+  }
+  const targetConfig =
+    options.restore && snapshot !== undefined
+      ? applyLeafPins(target.config, [
+          parseSet(`rewind:restore.snapshot=${snapshot.id}`, target.config),
+        ])
+      : target.config;
+  const writes = pinConfig(currentConfig, targetConfig);
+
+  let preview: PreviewOutcome | undefined;
+  if (options.preview) {
+    const outcome = await session.withConfigCopy(async (file) => {
+      for (const command of pinCommands(writes, session.name, file)) {
+        await session.pulumi(command);
+      }
+      return session.preview(file, progressPrinter(options.io, options.quiet));
+    });
+    preview = { ok: outcome.ok, changes: outcome.changes, error: outcome.error };
+  }
+
+  const plan = buildRollbackPlan({
+    stack: session.name,
+    target,
+    current,
+    migrations,
+    migrationsNote: note,
+    snapshot,
+    restore: options.restore,
+    configChanges: writes.changed,
+    notes: writes.notes,
+    preview,
+  });
+  return { plan, target, entries, targetConfig, writes };
+}
+
+function readMigrations(
+  workDir: string,
+  tool: string | undefined,
+  dir: string | undefined,
+): { migrations: MigrationSet | undefined; note: string | undefined } {
+  if (tool !== "sql" || dir === undefined) {
+    return {
+      migrations: undefined,
+      note:
+        tool === undefined
+          ? "the target config names no migrations"
+          : `steps of the ${tool} tool are not listed`,
+    };
+  }
+  try {
+    return { migrations: readMigrationSet(path.resolve(workDir, dir)), note: undefined };
+  } catch (error) {
+    return { migrations: undefined, note: (error as Error).message };
+  }
+}
+
+/** The newest snapshot of the database at the revision whose files re-hash to its manifest. */
+export async function restoreCandidate(
+  workDir: string,
+  storePath: string | undefined,
+  database: string | undefined,
+  revision: string | undefined,
+): Promise<SnapshotRecord | undefined> {
+  if (
+    storePath === undefined ||
+    database === undefined ||
+    revision === undefined ||
+    !isRevision(revision)
+  ) {
+    return undefined;
+  }
+  const store = path.resolve(workDir, storePath);
+  const m = await latestVerifiedSnapshot(store, database, revision);
+  return m === undefined
+    ? undefined
+    : {
+        id: m.id,
+        database: m.database,
+        revision: m.revision,
+        appVersion: m.appVersion,
+        takenAt: m.takenAt,
+        reason: m.reason,
+        storePath: store,
+      };
+}
+
+/** Whether a rollback to this plan can go ahead. */
+export function planWorks(plan: RollbackPlan): boolean {
+  return plan.decision !== "refuse" && (plan.preview === null || plan.preview.ok);
+}
+
+export const plan: Command = {
+  name: "plan",
+  summary: "what a rollback to an update or version would do, with a pulumi preview",
+  usage,
+  async run(args: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { common, values } = parseCommand(
+      args,
+      {
+        to: { type: "string" },
+        restore: { type: "boolean", default: false },
+        "skip-preview": { type: "boolean", default: false },
+      },
+      io.env,
+    );
+    if (common.help) {
+      io.stdout(`${usage}\n`);
+      return ExitCode.ok;
+    }
+    const to = requiredOption(
+      values,
+      "to",
+      "an update number or an app version (see rewind history)",
+    );
+    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    try {
+      const { plan: result } = await planRollback(session, to, {
+        restore: values.restore === true,
+        preview: values["skip-preview"] !== true,
+        io,
+        quiet: common.quiet,
+      });
+      io.stdout(common.json ? `${JSON.stringify(result, null, 2)}\n` : formatRollbackPlan(result));
+      return planWorks(result) ? ExitCode.ok : ExitCode.failed;
+    } finally {
+      await session.close();
+    }
+  },
+};

@@ -1,0 +1,284 @@
+// `rewind release [--set key=value …]`: way 3 of DESIGN.md "Rollback, three ways". Pins the
+// --set values (path config), runs `pulumi up`; if the update fails (the health gate, a
+// migration, anything), pins the last known-good config (the newest succeeded update's) as the
+// runbooks' decision tree says and runs `pulumi up` again.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseConfig } from "../components/config";
+import { irreversibleSteps, readMigrationSet } from "../components/migrationSet";
+import { compareRevisions, isRevision } from "../components/revision";
+import {
+  LeafPin,
+  applyLeafPins,
+  checkDistinct,
+  describePins,
+  leafCommands,
+  parseSet,
+  pinCommands,
+  pinConfig,
+  rawConfig,
+} from "./configPins";
+import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { readHistory } from "./history";
+import { checkWebhookUrl, postWebhook } from "./notify";
+import {
+  COMMON_HELP,
+  CliIo,
+  Command,
+  ExitCode,
+  parseCommand,
+  stringList,
+  stringOption,
+} from "./options";
+import { restoreCandidate } from "./plan";
+import { causeWords, classifyFailure } from "./progress";
+import { autoRollbackMessage, chooseAutoRollback, formatChanges } from "./rollbackPlan";
+import { buildReport, formatReport, webhookPayload } from "./rollbackReport";
+import {
+  HistoryEntry,
+  Pins,
+  StackConfig,
+  formatSeconds,
+  lastKnownGood,
+  shortDigest,
+} from "./updates";
+
+const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
+                      [--report FILE] [--notify URL] [--json] [--stack S]
+
+Pins the --set values in the stack's config and runs pulumi up. If the update fails (the
+health gate, a migration, anything), pins the last known-good config (the newest succeeded
+update's) and runs pulumi up again, following the runbooks' decision tree: a failed
+migration goes down, or restores the snapshot taken before it when a step has no down
+script; a failed gate rolls the app back.
+
+Options:
+  --set K=V         a config pin, e.g. rewind:app.version=1.1.0 or rewind:database.revision=0002
+                    (path syntax; the value keeps the type the key has now; repeatable)
+  --set-secret K=V  the same, stored as a secret (rewind:database.url always is)
+  --report FILE     after an automatic rollback, write the rollback report (Markdown) there
+  --notify URL      after an automatic rollback, POST the chat message (JSON) to this webhook
+  --json            the outcome as JSON on stdout
+${COMMON_HELP}
+
+Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input (nothing
+changed); 3 the release failed and was not rolled back (no known-good update, no safe method,
+or the rollback failed too).`;
+
+export const release: Command = {
+  name: "release",
+  summary: "pin --set values and pulumi up; on failure roll back to the last known-good config",
+  usage,
+  async run(args: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { common, values } = parseCommand(
+      args,
+      {
+        set: { type: "string", multiple: true },
+        "set-secret": { type: "string", multiple: true },
+        report: { type: "string" },
+        notify: { type: "string" },
+      },
+      io.env,
+    );
+    if (common.help) {
+      io.stdout(`${usage}\n`);
+      return ExitCode.ok;
+    }
+    const reportFile = stringOption(values, "report");
+    const notifyUrl = stringOption(values, "notify");
+    const webhook = notifyUrl === undefined ? undefined : checkWebhookUrl(notifyUrl);
+
+    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    try {
+      const [config, entries] = await Promise.all([session.config(), session.history()]);
+      const pins: LeafPin[] = [
+        ...stringList(values, "set").map((s) => parseSet(s, config)),
+        ...stringList(values, "set-secret").map((s) => parseSet(s, config, true)),
+      ];
+      checkDistinct(pins);
+      // The program would refuse a bad pin too, but only after the config was written; checked
+      // here with the program's own schema, a mistake leaves the stack untouched (exit 2).
+      const next = applyLeafPins(config, pins);
+      parseConfig(session.name, rawConfig(next));
+
+      const good = lastKnownGood(entries);
+      const message = ["rewind release", describePins(pins)].filter(Boolean).join(" ");
+      for (const command of leafCommands(pins, session.name)) {
+        await session.pulumi(command);
+      }
+      io.stderr(
+        `Releasing stack ${session.name}${pins.length > 0 ? ` (${describePins(pins)})` : ""}…\n`,
+      );
+      const started = io.now();
+      const outcome = await session.up(message, progressPrinter(io, common.quiet));
+      if (outcome.ok) {
+        const o = outcome.outputs;
+        const seconds = secondsSince(io, started);
+        if (common.json) {
+          io.stdout(
+            `${JSON.stringify({ released: true, rolledBack: false, seconds, outputs: o, changes: outcome.changes }, null, 2)}\n`,
+          );
+        } else {
+          io.stdout(
+            `Released stack ${session.name} in ${formatSeconds(seconds)}: app ${o.appVersion ?? "?"}` +
+              `${o.digest ? ` (${shortDigest(o.digest)})` : ""}, schema ${o.revision ?? "?"}` +
+              `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes)}.\n`,
+          );
+        }
+        return ExitCode.ok;
+      }
+
+      // The release failed: find out why, then pin the last known-good config.
+      const cause = classifyFailure(outcome.events);
+      const failedEntry = (await session.history()).filter((e) => e.kind === "update").at(-1);
+      const failedNumber = failedEntry?.number ?? (entries.at(-1)?.number ?? 0) + 1;
+      io.stderr(
+        `Release FAILED (update ${failedNumber}, ${causeWords(cause)}): ${outcome.error ?? "pulumi up failed"}\n`,
+      );
+      const failedPins = failedEntry?.pins ?? {};
+      const irreversible =
+        good === undefined ? [] : stepsWithoutDown(session.workDir, failedPins, good.pins);
+      const snapshot =
+        good !== undefined && cause.migrationFailed
+          ? await restoreCandidate(
+              session.workDir,
+              good.pins.storePath,
+              good.pins.database,
+              good.pins.revision,
+            )
+          : undefined;
+      const choice = chooseAutoRollback({
+        cause,
+        lastKnownGood: good,
+        failed: failedPins,
+        irreversible,
+        snapshot,
+      });
+      const result: Record<string, unknown> = {
+        released: false,
+        failedUpdate: failedNumber,
+        cause: causeWords(cause),
+        error: outcome.error ?? null,
+        decision: choice.decision,
+        reason: choice.reason,
+      };
+      if (choice.action === "none" || choice.to === undefined) {
+        io.stderr(`Not rolled back: ${choice.reason}.\n`);
+        if (common.json)
+          io.stdout(`${JSON.stringify({ ...result, rolledBack: false }, null, 2)}\n`);
+        return ExitCode.failed;
+      }
+
+      const target = rollbackConfig(choice.to, choice.keepRevision, choice.restoreSnapshot);
+      const writes = pinConfig(await session.config(), target);
+      for (const command of pinCommands(writes, session.name)) {
+        await session.pulumi(command);
+      }
+      io.stderr(`Rolling back: ${choice.reason}…\n`);
+      const rollbackOutcome = await session.up(
+        autoRollbackMessage(choice.to.number, failedNumber, cause, choice.decision),
+        progressPrinter(io, common.quiet),
+      );
+      const seconds = secondsSince(io, started);
+      if (!rollbackOutcome.ok) {
+        io.stderr(
+          `Rollback FAILED too: ${rollbackOutcome.error ?? "pulumi up failed"}\n` +
+            `The stack's config pins update ${choice.to.number}'s config; a person must take over ` +
+            `(rewind plan --to ${choice.to.number} shows the state).\n`,
+        );
+      } else if (!common.json) {
+        const o = rollbackOutcome.outputs;
+        io.stdout(
+          `Release failed and was rolled back to update ${choice.to.number} (${choice.decision}) ` +
+            `${formatSeconds(seconds)} after it started: app ${o.appVersion ?? "?"}` +
+            `${o.digest ? ` (${shortDigest(o.digest)})` : ""}, schema ${o.revision ?? "?"}.\n`,
+        );
+      }
+      if (common.json) {
+        io.stdout(
+          `${JSON.stringify({ ...result, rolledBack: rollbackOutcome.ok, rollbackError: rollbackOutcome.error ?? null, seconds, outputs: rollbackOutcome.outputs }, null, 2)}\n`,
+        );
+      }
+      await reportAfterRollback(session, io, reportFile, webhook);
+      return rollbackOutcome.ok ? ExitCode.rolledBack : ExitCode.failed;
+    } finally {
+      await session.close();
+    }
+  },
+};
+
+function secondsSince(io: CliIo, started: Date): number {
+  return Math.round((io.now().getTime() - started.getTime()) / 1000);
+}
+
+/** The known-good config, with the revision kept or a restore pinned when the choice says so. */
+export function rollbackConfig(
+  good: HistoryEntry,
+  keepRevision: string | undefined,
+  restoreSnapshot: string | undefined,
+): StackConfig {
+  const overrides = [
+    ...(keepRevision === undefined ? [] : [`rewind:database.revision=${keepRevision}`]),
+    ...(restoreSnapshot === undefined ? [] : [`rewind:restore.snapshot=${restoreSnapshot}`]),
+  ];
+  return applyLeafPins(
+    good.config,
+    overrides.map((o) => parseSet(o, good.config)),
+  );
+}
+
+// The steps without a down script between the failed pin and the known-good one, from the
+// failed config's migrations (the newer set, which has every step); undefined if unreadable.
+function stepsWithoutDown(workDir: string, failed: Pins, good: Pins): string[] | undefined {
+  const from = failed.revision;
+  const to = good.revision;
+  if (from === undefined || to === undefined || !isRevision(from) || !isRevision(to)) {
+    return undefined;
+  }
+  if (compareRevisions(from, to) <= 0) {
+    return [];
+  }
+  if (failed.migrationsTool !== "sql" || failed.migrationsDir === undefined) {
+    return undefined;
+  }
+  try {
+    const set = readMigrationSet(path.resolve(workDir, failed.migrationsDir));
+    return irreversibleSteps(set, from, to).map((s) => s.revision);
+  } catch {
+    return undefined;
+  }
+}
+
+// DESIGN.md: "then writes the rollback report". Failures here are reported, not fatal: the
+// rollback itself already happened and its exit code must say so.
+async function reportAfterRollback(
+  session: StackSession,
+  io: CliIo,
+  reportFile: string | undefined,
+  webhook: URL | undefined,
+): Promise<void> {
+  if (reportFile === undefined && webhook === undefined) {
+    io.stderr(`Write the rollback report with: rewind report --stack ${session.name}\n`);
+    return;
+  }
+  try {
+    const { entries, rows } = await readHistory(session);
+    const newest = entries.filter((e) => e.kind === "update").at(-1);
+    if (newest === undefined) return;
+    const facts = buildReport(entries, rows, {
+      stack: session.name,
+      update: newest.number,
+      now: io.now(),
+    });
+    if (reportFile !== undefined) {
+      fs.writeFileSync(reportFile, formatReport(facts));
+      io.stderr(`Wrote the rollback report to ${reportFile}\n`);
+    }
+    if (webhook !== undefined) {
+      await postWebhook(webhook, webhookPayload(facts));
+      io.stderr(`Posted the rollback message to ${webhook.origin}\n`);
+    }
+  } catch (error) {
+    io.stderr(`Could not write or send the rollback report: ${(error as Error).message}\n`);
+  }
+}

@@ -1,0 +1,143 @@
+// `rewind rollback --to <update|version>`: way 2 of DESIGN.md "Rollback, three ways". Pins the
+// config that update ran with (every rewind:* key; secret values written back as secrets),
+// shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
+import { UserError } from "../components/errors";
+import { pinCommands } from "./configPins";
+import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
+import { planRollback, planWorks } from "./plan";
+import { formatChanges, formatRollbackPlan, rollbackMessage } from "./rollbackPlan";
+import { formatSeconds, shortDigest } from "./updates";
+
+const usage = `Usage: rewind rollback --to <update|version> [--restore] [--yes] [--json] [--stack S]
+
+Pins the config an earlier update ran with (all rewind:* keys, secrets kept secret), prints
+the plan and its pulumi preview (as rewind plan does), asks for confirmation, and runs
+pulumi up; the health gate runs inside it. The update's message records the rollback
+("rewind rollback --to 7"); rewind report writes its report.
+
+Options:
+  --to X          the update number or app version to roll back to (required)
+  --restore       also pin the newest verified snapshot at the target revision to restore
+                  (for a downgrade through a step without a down script)
+  -y, --yes       do not ask; required when there is no terminal
+  --json          the plan and the outcome as JSON on stdout
+${COMMON_HELP}
+
+Exit codes: 0 rolled back; 2 bad input (nothing changed); 3 not rolled back (refused, preview
+failed, cancelled, or pulumi up failed).`;
+
+export const rollback: Command = {
+  name: "rollback",
+  summary: "pin an earlier update's config, preview, confirm, pulumi up",
+  usage,
+  async run(args: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { common, values } = parseCommand(
+      args,
+      {
+        to: { type: "string" },
+        yes: { type: "boolean", short: "y", default: false },
+        restore: { type: "boolean", default: false },
+      },
+      io.env,
+    );
+    if (common.help) {
+      io.stdout(`${usage}\n`);
+      return ExitCode.ok;
+    }
+    const to = requiredOption(
+      values,
+      "to",
+      "an update number or an app version (see rewind history)",
+    );
+    const yes = values.yes === true;
+    // Checked before anything runs: a script without --yes must fail fast, not after a preview.
+    if (!yes && !io.interactive) {
+      throw new UserError(
+        "refusing to roll back without confirmation: there is no terminal to ask on; " +
+          "pass --yes to roll back non-interactively (rewind plan shows what would happen)",
+      );
+    }
+
+    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    try {
+      const planned = await planRollback(session, to, {
+        restore: values.restore === true,
+        preview: true,
+        io,
+        quiet: common.quiet,
+      });
+      const { plan, target, writes } = planned;
+      const report = (outcome: Record<string, unknown>) => {
+        if (common.json) {
+          io.stdout(`${JSON.stringify({ plan, outcome }, null, 2)}\n`);
+        }
+      };
+      if (!common.json) {
+        io.stdout(formatRollbackPlan(plan));
+      }
+      if (!planWorks(plan)) {
+        const why =
+          plan.decision === "refuse"
+            ? `refused: ${plan.reason}${plan.alternative ? `; ${plan.alternative}` : ""}`
+            : `the preview failed: ${plan.preview?.error ?? "see above"}`;
+        io.stderr(`Not rolled back: ${why}. Nothing was changed.\n`);
+        report({ rolledBack: false, reason: why });
+        return ExitCode.failed;
+      }
+      if (plan.decision === "none" && writes.changed.length === 0) {
+        io.stderr(
+          `Nothing to do: stack ${session.name} already runs update ${target.number}'s config.\n`,
+        );
+        report({ rolledBack: false, reason: "already pinned" });
+        return ExitCode.ok;
+      }
+
+      if (!yes) {
+        const answer = await io.ask(
+          `Roll back stack ${session.name} to update ${target.number} ` +
+            `(app ${plan.app.to ?? "?"}, schema ${plan.schema.to ?? "?"}, ${plan.decision})? [y/N] `,
+        );
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          io.stderr("Cancelled: nothing was changed.\n");
+          report({ rolledBack: false, reason: "cancelled" });
+          return ExitCode.failed;
+        }
+      }
+
+      for (const command of pinCommands(writes, session.name)) {
+        await session.pulumi(command);
+      }
+      const message = rollbackMessage(String(target.number), values.restore === true);
+      io.stderr(
+        `Pinned update ${target.number}'s config (${writes.changed.join(", ") || "unchanged"}); running pulumi up…\n`,
+      );
+      const started = io.now();
+      const outcome = await session.up(message, progressPrinter(io, common.quiet));
+      const seconds = Math.round((io.now().getTime() - started.getTime()) / 1000);
+      if (!outcome.ok) {
+        io.stderr(
+          `Rollback FAILED after ${formatSeconds(seconds)}: ${outcome.error ?? "pulumi up failed"}\n` +
+            `The stack's config now pins update ${target.number}'s config; the deployment did not converge ` +
+            `to it. Fix the cause and run rewind rollback again, or pin another update.\n`,
+        );
+        report({ rolledBack: false, message, error: outcome.error ?? null, seconds });
+        return ExitCode.failed;
+      }
+      const o = outcome.outputs;
+      if (!common.json) {
+        io.stdout(
+          `Rolled back stack ${session.name} to update ${target.number} in ${formatSeconds(seconds)}: ` +
+            `app ${o.appVersion ?? plan.app.to ?? "?"}${o.digest ? ` (${shortDigest(o.digest)})` : ""}, ` +
+            `schema ${o.revision ?? plan.schema.to ?? "?"}` +
+            `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes)}.\n` +
+            `Write the report with: rewind report --stack ${session.name}\n`,
+        );
+      }
+      report({ rolledBack: true, message, seconds, outputs: o, changes: outcome.changes });
+      return ExitCode.ok;
+    } finally {
+      await session.close();
+    }
+  },
+};
