@@ -83,10 +83,22 @@ function routerDirFor(stackId: string, service: string): string {
   return path.join(base, `${stackId.replace(/[^A-Za-z0-9_.-]+/g, "_")}.${service}`);
 }
 
-/** Every problem with the inputs, each naming the property, the value and what is allowed. */
+/**
+ * What a dynamic provider's `check` receives for a value not known yet (during a preview, the
+ * `ref` of an ImageRef about to be replaced): the SDK's `rpc.unknownValue`.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * Every problem with the inputs, each naming the property, the value and what is allowed.
+ * Values not known yet are checked when they are, at `up`.
+ */
 export function inputProblems(news: DockerDeploymentInputs): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, value: unknown, allowed: string): void => {
+    if (value === UNKNOWN) {
+      return;
+    }
     failures.push({
       property,
       reason: `${property} is ${JSON.stringify(value)}; allowed: ${allowed}`,
@@ -110,7 +122,9 @@ export function inputProblems(news: DockerDeploymentInputs): pulumi.dynamic.Chec
     fail("port", news.port, "an integer from 1024 to 65535");
   }
   const env: unknown = news.env;
-  if (
+  if (env === UNKNOWN) {
+    // checked once known
+  } else if (
     typeof env !== "object" ||
     env === null ||
     !Object.entries(env).every(
@@ -137,6 +151,9 @@ export function inputProblems(news: DockerDeploymentInputs): pulumi.dynamic.Chec
       news.command,
       `an argument array of non-empty strings, e.g. ["node", "worker.js"]`,
     );
+  }
+  if ((news.health as unknown) === UNKNOWN) {
+    return failures;
   }
   const health = news.health ?? {};
   for (const key of ["live", "ready", "startup"] as const) {

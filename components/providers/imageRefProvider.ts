@@ -4,6 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { resolveDigest } from "../adapters/registry";
 import { digestRef, repositoryProblem, versionProblem } from "../imageRepository";
 
+// What `check` receives for a value not known yet during a preview (the SDK's rpc.unknownValue).
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 /** An ImageRef's inputs as the provider receives them. */
 export interface ImageRefInputs {
   /** Repository without tag or digest, e.g. `127.0.0.1:5000/hunter`. */
@@ -35,6 +38,9 @@ function messageOf(err: unknown): string {
 
 export const imageRefProvider: pulumi.dynamic.ResourceProvider<ImageRefInputs, ImageRefOutputs> = {
   async check(olds, news) {
+    if (news.image === UNKNOWN || news.version === UNKNOWN) {
+      return { inputs: { image: news.image, version: news.version } }; // checked at `up`
+    }
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const imageProblem = repositoryProblem(news.image);
     if (imageProblem !== undefined) {

@@ -163,6 +163,9 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
 
     // 2. Update to 1.1.0 while a client polls through the router: no request may fail.
     await stack.setConfig("rewind:app.version", { value: "1.1.0" }, true);
+    // The preview knows no digest yet: the deployment must still check and show as an update.
+    const preview = await timed("preview 1.1.0", () => stack.preview(quiet));
+    assert.deepEqual(preview.changeSummary, { replace: 1, update: 1, same: 3 });
     const polling = startPolling(url);
     await new Promise((r) => setTimeout(r, 300));
     const second = await timed("up 1.1.0 (polled)", () => stack.up(quiet));

@@ -4,6 +4,7 @@ import {
   DockerDeploymentInputs,
   DockerDeploymentOutputs,
   dockerDeploymentProvider,
+  UNKNOWN,
   inputProblems,
 } from "../../components/providers/dockerDeploymentProvider";
 
@@ -73,6 +74,14 @@ describe("DockerDeployment inputs", () => {
     for (const [change, property, reason] of cases) {
       assert.deepEqual(inputProblems({ ...inputs, ...change }), [{ property, reason }]);
     }
+  });
+
+  test("values not known yet (a preview before the ImageRef resolves) are not problems", () => {
+    const unknown = UNKNOWN as never;
+    assert.deepEqual(
+      inputProblems({ ...inputs, ref: unknown, routerRef: unknown, env: unknown, health: unknown }),
+      [],
+    );
   });
 
   test("env problems never print the values (they are secrets)", () => {
