@@ -3,9 +3,10 @@
 // Runbook: "Veritabanı yedekleme" (pg_dump > db_backup.sql, cp -r sessions, cp .env, 30-day
 // retention), made checkable and atomic.
 //
-// Serialized by Pulumi's closure serializer into the state: plain functions calling adapters.
+// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { inProcessProvider } from "./inProcess";
 import {
   ManifestEntry,
   SnapshotItem,
@@ -52,6 +53,7 @@ export interface BackupSnapshotInputs {
   volumesRoot: string;
   keep: string[];
   lockTimeoutSeconds: number;
+  requestedAt: string;
 }
 
 /** What the state records about a snapshot. */
@@ -79,6 +81,7 @@ const SNAPSHOT_INPUTS = [
   "retain",
   "reason",
   "volumesRoot",
+  "requestedAt",
 ] as const;
 
 /** Where an item's files come from on the host. */
@@ -228,7 +231,8 @@ export function changedSnapshotInputs(
   return SNAPSHOT_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
 }
 
-export const backupSnapshotProvider: pulumi.dynamic.ResourceProvider<
+/** What the provider process runs (through {@link backupSnapshotProvider}). */
+export const backupSnapshotImplementation: pulumi.dynamic.ResourceProvider<
   BackupSnapshotInputs,
   BackupSnapshotOutputs
 > = {
@@ -238,6 +242,7 @@ export const backupSnapshotProvider: pulumi.dynamic.ResourceProvider<
   },
 
   // A snapshot is a fact about the past: any change of what it should hold is a new snapshot.
+  // `requestedAt` is among the inputs, so every program run that registers one takes one.
   async diff(_id, olds, news) {
     const replaces = changedSnapshotInputs(olds, news);
     const keepChanged = JSON.stringify(olds.keep) !== JSON.stringify(news.keep);
@@ -265,3 +270,9 @@ export const backupSnapshotProvider: pulumi.dynamic.ResourceProvider<
     return;
   },
 };
+
+/** The provider the resource registers: runs {@link backupSnapshotImplementation} as compiled. */
+export const backupSnapshotProvider = inProcessProvider<
+  BackupSnapshotInputs,
+  BackupSnapshotOutputs
+>(__filename, "backupSnapshotImplementation", ["create", "diff", "update", "read", "delete"]);

@@ -2,10 +2,11 @@
 // finds, so `pulumi refresh` shows a migration someone ran by hand (runbook: `alembic
 // downgrade -1`, made declared, locked and recorded).
 //
-// Serialized by Pulumi's closure serializer into the state: plain functions calling adapters.
+// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { inProcessProvider } from "./inProcess";
 import { Client } from "pg";
 import {
   SnapshotManifest,
@@ -453,46 +454,56 @@ const MIGRATION_INPUTS = [
   "dockerHost",
 ] as const;
 
-export const migrationProvider: pulumi.dynamic.ResourceProvider<MigrationInputs, MigrationOutputs> =
-  {
-    async check(_olds, news) {
-      return { inputs: news, failures: inputProblems(news) };
-    },
+/** What the provider process runs (through {@link migrationProvider}). */
+export const migrationImplementation: pulumi.dynamic.ResourceProvider<
+  MigrationInputs,
+  MigrationOutputs
+> = {
+  async check(_olds, news) {
+    return { inputs: news, failures: inputProblems(news) };
+  },
 
-    async create(inputs) {
-      const result = await migrate(inputs);
-      const id = `${inputs.database}-${Date.now().toString(36)}`;
-      return { id, outs: { ...inputs, ...result } };
-    },
+  async create(inputs) {
+    const result = await migrate(inputs);
+    const id = `${inputs.database}-${Date.now().toString(36)}`;
+    return { id, outs: { ...inputs, ...result } };
+  },
 
-    // `olds.revision` is what the database reported last (after a refresh: what someone left
-    // there), so a hand-run migration shows as a change back to the pin.
-    async diff(_id, olds, news) {
-      const replaces = olds.database !== news.database ? ["database"] : [];
-      const changed =
-        olds.revision !== news.revision ||
-        MIGRATION_INPUTS.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-      return { changes: changed || replaces.length > 0, replaces };
-    },
+  // `olds.revision` is what the database reported last (after a refresh: what someone left
+  // there), so a hand-run migration shows as a change back to the pin.
+  async diff(_id, olds, news) {
+    const replaces = olds.database !== news.database ? ["database"] : [];
+    const changed =
+      olds.revision !== news.revision ||
+      MIGRATION_INPUTS.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    return { changes: changed || replaces.length > 0, replaces };
+  },
 
-    async update(_id, _olds, news) {
-      const result = await migrate(news);
-      return { outs: { ...news, ...result } };
-    },
+  async update(_id, _olds, news) {
+    const result = await migrate(news);
+    return { outs: { ...news, ...result } };
+  },
 
-    async read(id, props) {
-      if (props === undefined) {
-        throw new InternalError(`Migration ${id}: refresh without state`);
-      }
-      const revision = await readDatabaseRevision(props.databaseUrl, {
-        applicationName: "rewind-migration",
-      });
-      return { id, props: { ...props, revision } };
-    },
+  async read(id, props) {
+    if (props === undefined) {
+      throw new InternalError(`Migration ${id}: refresh without state`);
+    }
+    const revision = await readDatabaseRevision(props.databaseUrl, {
+      applicationName: "rewind-migration",
+    });
+    return { id, props: { ...props, revision } };
+  },
 
-    // Destroying the stack does not un-migrate the database: the schema and its data outlive
-    // the deployment, as the snapshots do.
-    async delete() {
-      return;
-    },
-  };
+  // Destroying the stack does not un-migrate the database: the schema and its data outlive
+  // the deployment, as the snapshots do.
+  async delete() {
+    return;
+  },
+};
+
+/** The provider the resource registers: runs {@link migrationImplementation} as compiled. */
+export const migrationProvider = inProcessProvider<MigrationInputs, MigrationOutputs>(
+  __filename,
+  "migrationImplementation",
+  ["check", "create", "diff", "update", "read", "delete"],
+);

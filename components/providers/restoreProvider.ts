@@ -2,9 +2,10 @@
 // revision, start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
 // sessions; docker-compose up -d", with a checksum first and the revision checked after.
 //
-// Serialized by Pulumi's closure serializer into the state: plain functions calling adapters.
+// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { inProcessProvider } from "./inProcess";
 import { DATABASE_FILE, requireVerifiedSnapshot, restorePath, snapshotDir } from "../backupStore";
 import { UserError } from "../errors";
 import {
@@ -124,21 +125,30 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
   };
 }
 
-export const restoreProvider: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> = {
-  async create(inputs) {
-    const outs = await restoreSnapshot(inputs);
-    return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };
-  },
+/** What the provider process runs (through {@link restoreProvider}). */
+export const restoreImplementation: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> =
+  {
+    async create(inputs) {
+      const outs = await restoreSnapshot(inputs);
+      return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };
+    },
 
-  // A restore is an event: a new snapshot id restores again; the same id never does, however
-  // often `pulumi up` runs with the pin still in place (it would throw away newer writes).
-  async diff(_id, olds, news) {
-    const replaces = (["snapshotId", "database"] as const).filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length > 0, replaces };
-  },
+    // A restore is an event: a new snapshot id restores again; the same id never does, however
+    // often `pulumi up` runs with the pin still in place (it would throw away newer writes).
+    async diff(_id, olds, news) {
+      const replaces = (["snapshotId", "database"] as const).filter((k) => olds[k] !== news[k]);
+      return { changes: replaces.length > 0, replaces };
+    },
 
-  // Removing the pin does not un-restore.
-  async delete() {
-    return;
-  },
-};
+    // Removing the pin does not un-restore.
+    async delete() {
+      return;
+    },
+  };
+
+/** The provider the resource registers: runs {@link restoreImplementation} as compiled. */
+export const restoreProvider = inProcessProvider<RestoreInputs, RestoreOutputs>(
+  __filename,
+  "restoreImplementation",
+  ["create", "diff", "delete"],
+);
