@@ -50,11 +50,20 @@ export interface BackupSnapshotArgs {
    * @default 60
    */
   lockTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * When the snapshot was asked for. Like every input, a change takes a new snapshot, so by
+   * default each program run that registers a BackupSnapshot takes a fresh one: a migration
+   * retried a day after it failed is not guarded by a day-old copy. Pass a fixed value to keep
+   * one snapshot across runs.
+   * @default the time of the program run
+   */
+  requestedAt?: pulumi.Input<string>;
 }
 
 /**
  * A verified copy of the database (pg_dump custom format) and of declared volumes and files,
- * in the backup store with a manifest. Any change of its inputs takes a new snapshot; deleting
+ * in the backup store with a manifest. Any change of its inputs takes a new snapshot (and each
+ * program run that registers one, see `requestedAt`); deleting
  * the resource keeps the snapshot (retention prunes), because a rollback needs it later.
  */
 export class BackupSnapshot extends pulumi.dynamic.Resource {
@@ -88,6 +97,7 @@ export class BackupSnapshot extends pulumi.dynamic.Resource {
         volumesRoot: args.volumesRoot ?? DEFAULT_VOLUMES_ROOT,
         keep: args.keep ?? [],
         lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
+        requestedAt: args.requestedAt ?? new Date().toISOString(),
         snapshotId: undefined,
         sha256: undefined,
         size: undefined,
