@@ -1,0 +1,69 @@
+// What runs now, read before the graph is built: the program needs it to know the release's
+// direction (DESIGN: "it can read the current revision before it builds the graph").
+import * as path from "node:path";
+import { engine, listContainers } from "./adapters/docker";
+import { locateDatabase, readDatabaseRevision } from "./adapters/postgres";
+import { readManifest } from "./backupStore";
+import { LABELS, serviceSelector } from "./dockerLabels";
+import { UserError } from "./errors";
+import { Revision } from "./revision";
+
+/** What runs now. */
+export interface CurrentRelease {
+  /** Whether anything was ever released: an app runs or the schema has moved from base. */
+  readonly deployed: boolean;
+  /** The database's name, from its URL. */
+  readonly database: string;
+  /** The revision the database's version table reports ("base" when never migrated). */
+  readonly revision: Revision;
+  /** The version the service's running replicas were started from, if any run. */
+  readonly appVersion?: string;
+  /** The revision of the pinned restore snapshot, from its manifest. */
+  readonly restoreRevision?: Revision;
+}
+
+export interface CurrentReleaseQuery {
+  databaseUrl: string;
+  service: string;
+  stackId: string;
+  storePath: string;
+  restoreSnapshot: string | null;
+}
+
+/** Reads the database's revision, the running app version and a pinned snapshot's revision. */
+export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<CurrentRelease> {
+  const database = locateDatabase(query.databaseUrl).database;
+  const revision = await readDatabaseRevision(query.databaseUrl);
+  const appVersion = await runningAppVersion(query.stackId, query.service);
+  const restoreRevision =
+    query.restoreSnapshot === null
+      ? undefined
+      : readManifest(path.resolve(query.storePath), query.restoreSnapshot).revision;
+  return {
+    deployed: appVersion !== undefined || revision !== "base",
+    database,
+    revision,
+    appVersion,
+    restoreRevision,
+  };
+}
+
+async function runningAppVersion(stackId: string, service: string): Promise<string | undefined> {
+  let replicas;
+  try {
+    replicas = await listContainers(engine(), {
+      ...serviceSelector(stackId, service),
+      [LABELS.role]: "app",
+    });
+  } catch (err) {
+    throw new UserError(
+      `cannot reach the Docker Engine at ${process.env.DOCKER_HOST ?? "the default socket"} ` +
+        `to read what runs now: ${(err as Error).message}; start it (scripts/services start)`,
+      { cause: err },
+    );
+  }
+  // The newest running replica: during a swap both versions run, and the newer is the target.
+  const running = replicas.filter((c) => c.state === "running");
+  running.sort((a, b) => b.created - a.created);
+  return running[0]?.labels[LABELS.version];
+}

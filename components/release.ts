@@ -1,0 +1,186 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
+import { BackupSnapshot } from "./backupSnapshot";
+import { RewindConfig } from "./config";
+import { InternalError } from "./errors";
+import { HealthGate } from "./healthGate";
+import { Migration } from "./migration";
+import { Plan } from "./planner";
+import { predecessors, releaseOrder, Role } from "./releaseOrder";
+import { Restore } from "./restore";
+import { Revision } from "./revision";
+
+/** Arguments of a Release: the validated pins, what runs now, and the plan between them. */
+export interface ReleaseArgs {
+  /** The stack's validated config. */
+  config: RewindConfig;
+  /** `rewind:database.url`, as a secret. */
+  databaseUrl: pulumi.Input<string>;
+  /** The database's name (from the URL), for snapshots and policies. */
+  database: string;
+  /** The revision the database reports now ("base" when never migrated). */
+  currentRevision: Revision;
+  /** The app version running now, if any. */
+  currentAppVersion?: string;
+  /** The revision the pinned restore snapshot was taken at, when a restore is pinned. */
+  restoreRevision?: Revision;
+  /** The plan from `planRelease`; its steps decide the order of the children. */
+  plan: Plan;
+  /** Absolute path of the migrations directory. */
+  migrationsDir: string;
+  /** Absolute path of the backup store. */
+  storePath: string;
+  /** `<project>/<stack>`, so two stacks never touch each other's containers. */
+  stackId: string;
+}
+
+/**
+ * One service's release: the app, its database's revision, the backup before a schema change,
+ * an optional restore, and the health gate, wired in the order the plan's direction needs
+ * (upgrade: backup → migrate → app → gate; downgrade: app → backup → migrate → gate;
+ * restore: restore → app → gate).
+ */
+export class Release extends pulumi.ComponentResource {
+  public readonly appVersion: pulumi.Output<string>;
+  public readonly digest: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
+  public readonly revision: pulumi.Output<string>;
+  public readonly snapshotId: pulumi.Output<string | null>;
+
+  constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rewind:index:Release", name, {}, opts);
+    const { config, plan } = args;
+    const order = releaseOrder(plan.steps, config.gate.enabled);
+    const before = predecessors(order);
+    const built = new Map<Role, pulumi.Resource>();
+    const after = (role: Role): pulumi.ResourceOptions => {
+      const previous = before.get(role);
+      return { parent: this, dependsOn: previous ? [built.get(previous)!] : [] };
+    };
+    const storePath = args.storePath;
+    const restoreSnapshot = plan.direction === "restore" ? config.restore.snapshot : null;
+
+    let backup: BackupSnapshot | undefined;
+    let restore: Restore | undefined;
+    let migration: Migration | undefined;
+    let app: AppService | undefined;
+    let gate: HealthGate | undefined;
+    for (const role of order) {
+      switch (role) {
+        case "restore":
+          restore = new Restore(
+            `${name}-restore`,
+            {
+              databaseUrl: args.databaseUrl,
+              database: args.database,
+              storePath,
+              snapshotId: restoreSnapshot!,
+              service: config.app.name,
+              stackId: args.stackId,
+            },
+            after(role),
+          );
+          built.set(role, restore);
+          break;
+        case "backup":
+          backup = new BackupSnapshot(
+            `${name}-backup`,
+            {
+              databaseUrl: args.databaseUrl,
+              database: args.database,
+              revision: args.currentRevision,
+              appVersion: args.currentAppVersion ?? "none",
+              storePath,
+              include: config.backup.include,
+              retain: config.backup.retain,
+              reason: `migrate ${args.currentRevision}->${config.database.revision}`,
+            },
+            after(role),
+          );
+          built.set(role, backup);
+          break;
+        case "migration": {
+          // After a restore the database is at the snapshot's revision, not the one read now.
+          const from = restore ? args.restoreRevision! : args.currentRevision;
+          migration = new Migration(
+            `${name}-migration`,
+            {
+              databaseUrl: args.databaseUrl,
+              database: args.database,
+              tool: config.database.migrations.tool,
+              migrationsDir: args.migrationsDir,
+              fromRevision: from,
+              revision: config.database.revision,
+              snapshotId: backup ? backup.snapshotId : "",
+              snapshotDatabase: args.database,
+              snapshotRevision: backup ? args.currentRevision : "",
+              storePath,
+            },
+            after(role),
+          );
+          built.set(role, migration);
+          break;
+        }
+        case "app":
+          app = new AppService(
+            `${name}-app`,
+            {
+              service: config.app.name,
+              image: config.app.image,
+              version: config.app.version,
+              replicas: config.app.replicas,
+              port: config.app.port,
+              // The app finds its database as twelve-factor apps do, unless the config says
+              // otherwise; the URL stays a secret in the deployment's state.
+              env: pulumi
+                .secret(args.databaseUrl)
+                .apply((url) => ({ DATABASE_URL: url, ...config.app.env })),
+              health: config.app.health,
+              stackId: args.stackId,
+            },
+            after(role),
+          );
+          built.set(role, app);
+          break;
+        case "gate":
+          if (!app || !migration) throw new InternalError("the gate needs the app and migration");
+          gate = new HealthGate(
+            `${name}-gate`,
+            {
+              baseUrl: app.url,
+              live: config.app.health.live,
+              ready: config.app.health.ready,
+              startup: config.app.health.startup,
+              timeoutSeconds: config.app.health.timeoutSeconds,
+              smoke: config.gate.smoke,
+              sql: config.gate.sql,
+              databaseUrl: args.databaseUrl,
+              enabled: config.gate.enabled,
+              trigger: pulumi.interpolate`${app.digest}@${migration.revision}`,
+            },
+            after(role),
+          );
+          built.set(role, gate);
+          break;
+        default: {
+          const unexpected: never = role;
+          throw new InternalError(`unknown release role ${String(unexpected)}`);
+        }
+      }
+    }
+    if (!app || !migration) throw new InternalError("a release always has an app and a migration");
+
+    this.appVersion = pulumi.output(config.app.version);
+    this.digest = app.digest;
+    this.url = app.url;
+    this.revision = migration.revision;
+    this.snapshotId = backup ? backup.snapshotId : pulumi.output(restoreSnapshot ?? null);
+    this.registerOutputs({
+      appVersion: this.appVersion,
+      digest: this.digest,
+      url: this.url,
+      revision: this.revision,
+      snapshotId: this.snapshotId,
+    });
+  }
+}

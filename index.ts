@@ -1,0 +1,94 @@
+// Rewind's program: validate the stack's pins, read what runs now, plan the release between
+// the two, and declare one Release whose resources run in the order the plan's direction needs.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig } from "./components/config";
+import { readCurrentRelease } from "./components/currentRelease";
+import { UserError } from "./components/errors";
+import { irreversibleSteps, readMigrationSet } from "./components/migrationSet";
+import { planRelease } from "./components/planner";
+import { Release } from "./components/release";
+
+// A UserError is the operator's to fix: show its message alone, not a stack trace.
+export = async () => {
+  try {
+    return await release();
+  } catch (err) {
+    if (err instanceof UserError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+};
+
+async function release() {
+  const stack = pulumi.getStack();
+  // Validated before any resource is registered: a bad pin stops here, naming key and value.
+  const config = parseConfig(stack, pulumi.runtime.allConfig());
+  if (config.target !== "docker") {
+    throw new UserError(
+      `stack "${stack}": rewind:target is "${config.target}"; this version of Rewind deploys ` +
+        `to "docker" only (the Kubernetes target is not built yet)`,
+    );
+  }
+  if (config.database.migrations.tool !== "sql") {
+    throw new UserError(
+      `stack "${stack}": rewind:database.migrations.tool is "${config.database.migrations.tool}"; ` +
+        `releases through Pulumi support "sql" migrations so far`,
+    );
+  }
+
+  const stackId = `${pulumi.getProject()}/${stack}`;
+  // Relative paths in the config are the project's (where Pulumi.yaml is), not the compiled
+  // program's directory, which is where the engine starts the program.
+  const root = pulumi.runtime.getRootDirectory();
+  const migrationsDir = path.resolve(root, config.database.migrations.dir);
+  const storePath = path.resolve(root, config.backup.store.path);
+  const migrations = readMigrationSet(migrationsDir);
+  const current = await readCurrentRelease({
+    databaseUrl: config.database.url,
+    service: config.app.name,
+    stackId,
+    storePath,
+    restoreSnapshot: config.restore.snapshot,
+  });
+  const plan = planRelease({
+    current: current.deployed ? current : undefined,
+    desired: {
+      appVersion: config.app.version,
+      revision: config.database.revision,
+      restoreSnapshot: config.restore.snapshot,
+    },
+    irreversible: irreversibleSteps(migrations, current.revision, config.database.revision).map(
+      (step) => step.revision,
+    ),
+    backupBeforeMigration: config.backup.beforeMigration,
+    gateEnabled: config.gate.enabled,
+  });
+  if (plan.decision === "refuse") {
+    throw new UserError(`stack "${stack}": refused: ${plan.reason}`);
+  }
+  pulumi.log.info(`plan: ${plan.decision}: ${plan.reason}`);
+
+  const release = new Release(config.app.name, {
+    config,
+    databaseUrl: pulumi.secret(config.database.url),
+    database: current.database,
+    currentRevision: current.revision,
+    currentAppVersion: current.appVersion,
+    restoreRevision: current.restoreRevision,
+    plan,
+    migrationsDir,
+    storePath,
+    stackId,
+  });
+
+  return {
+    appVersion: release.appVersion,
+    digest: release.digest,
+    url: release.url,
+    revision: release.revision,
+    snapshotId: release.snapshotId,
+    decision: plan.decision,
+    direction: plan.direction,
+    reason: plan.reason,
+  };
+}
