@@ -483,7 +483,8 @@ async function removeAll(props: DockerDeploymentInputs, routerDir: string): Prom
   const { apps, routers } = await survey(engine, props);
   await Promise.all(routers.map((c) => docker.stopAndRemove(engine, c.id, 2)));
   await Promise.all(apps.map((c) => docker.stopAndRemove(engine, c.id, STOP_GRACE_SECONDS)));
-  if (routerDir !== "") {
+  // Older states may lack it; never rm an empty path.
+  if (typeof routerDir === "string" && routerDir !== "") {
     fs.rmSync(routerDir, { recursive: true, force: true });
   }
 }

@@ -45,10 +45,11 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
-/** The app containers of the stack's service, as the engine reports them. */
-async function appContainers(stackId: string) {
+/** The app containers of one service of the stack, as the engine reports them. */
+async function appContainers(stackId: string, service = "hunter") {
   const found = await listContainers(engine(), {
     [LABELS.stack]: stackId,
+    [LABELS.service]: service,
     [LABELS.role]: "app",
   });
   return found.map((c) => ({ id: c.id, state: c.state, version: c.labels[LABELS.version] }));
@@ -100,12 +101,14 @@ function checkpointPath(stack: Stack): string {
   );
 }
 
-/** The DockerDeployment's outputs as recorded in the stack's state. */
+/** The hunter DockerDeployment's outputs as recorded in the stack's state. */
 async function deploymentState(stack: Stack): Promise<Record<string, unknown>> {
   const exported = await stack.exportStack();
-  const resources = (exported.deployment as { resources: { type: string; outputs: object }[] })
+  const resources = (exported.deployment as { resources: { urn: string; outputs: object }[] })
     .resources;
-  const found = resources.find((r) => r.type === "pulumi-nodejs:dynamic/rewind:DockerDeployment");
+  const found = resources.find((r) =>
+    r.urn.endsWith("$pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter-deployment"),
+  );
   assert.ok(found, "the DockerDeployment is in the state");
   return found.outputs as Record<string, unknown>;
 }
@@ -115,6 +118,9 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
   await requireImages(registry);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // The config still checks that port..port+replicas-1 ranges do not overlap.
+  const workerPort = await freePort(new Set([port, port + 1]));
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
   const timed = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
     const start = Date.now();
     try {
@@ -136,6 +142,12 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
         "rewind:app.port": { value: String(port) },
         "rewind:app.health.timeoutSeconds": { value: String(READY_TIMEOUT_SECONDS) },
         "rewind:app.env.DATABASE_URL": { value: databaseUrl, secret: true },
+        // A second service from the same image: its own command, replicas, port and router.
+        "rewind:app.services[0].name": { value: "worker" },
+        "rewind:app.services[0].command[0]": { value: "node" },
+        "rewind:app.services[0].command[1]": { value: "server.js" },
+        "rewind:app.services[0].replicas": { value: "1" },
+        "rewind:app.services[0].port": { value: String(workerPort) },
       },
       true,
     );
@@ -155,6 +167,12 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
     );
     const routed = (await getJson(`${url}${STATUS_PATH}`)) as { upstreams: string[] };
     assert.equal(routed.upstreams.length, 2);
+    assert.deepEqual(first.outputs.serviceUrls.value, [workerUrl]);
+    assert.deepEqual(await getJson(`${workerUrl}/version`), { version: "1.0.0" });
+    assert.deepEqual(
+      (await appContainers(stackId, "worker")).map((c) => [c.state, c.version]),
+      [["running", "1.0.0"]],
+    );
     // The env (DATABASE_URL) is a secret in the state, never plain text.
     const env = (await deploymentState(stack)).env as Record<string, unknown>;
     assert.equal(env["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
@@ -165,7 +183,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
     await stack.setConfig("rewind:app.version", { value: "1.1.0" }, true);
     // The preview knows no digest yet: the deployment must still check and show as an update.
     const preview = await timed("preview 1.1.0", () => stack.preview(quiet));
-    assert.deepEqual(preview.changeSummary, { replace: 1, update: 1, same: 3 });
+    assert.deepEqual(preview.changeSummary, { replace: 2, update: 2, same: 5 });
     const polling = startPolling(url);
     await new Promise((r) => setTimeout(r, 300));
     const second = await timed("up 1.1.0 (polled)", () => stack.up(quiet));
@@ -182,6 +200,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
       ["1.1.0", "1.1.0"],
       "the old replicas are gone",
     );
+    assert.deepEqual(await getJson(`${workerUrl}/version`), { version: "1.1.0" });
 
     // 3. A release that never gets ready fails the update; 1.1.0 keeps serving.
     await stack.setConfig("rewind:app.version", { value: "1.2.0-bad" }, true);
@@ -198,6 +217,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
     );
     assert.deepEqual(await getJson(`${url}/version`), { version: "1.1.0" });
     assert.deepEqual(await appContainers(stackId), v2, "the 1.1.0 replicas were not touched");
+    assert.deepEqual(await getJson(`${workerUrl}/version`), { version: "1.1.0" });
 
     // 4. A version the registry does not have: a clear error, and nothing changes.
     await stack.setConfig("rewind:app.version", { value: "9.9.9" }, true);
