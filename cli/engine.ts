@@ -113,7 +113,7 @@ export class StackSession {
     try {
       const { stdout } = await run(
         this.workspace.pulumiCommand.command,
-        [...args, "--non-interactive"],
+        ["--non-interactive", ...args],
         { cwd: this.workDir, env, maxBuffer: 64 * 1024 * 1024 },
       );
       return stdout;

@@ -324,6 +324,8 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
 
 /** `1 to update, 6 unchanged`. */
 export function formatChanges(changes: Readonly<Record<string, number>>): string {
+  // What changes first, what stays last, whatever order the engine's map has.
+  const order = ["create", "update", "replace", "delete", "same"];
   const words: Record<string, string> = {
     create: "to create",
     update: "to update",
@@ -331,8 +333,10 @@ export function formatChanges(changes: Readonly<Record<string, number>>): string
     replace: "to replace",
     same: "unchanged",
   };
+  const rank = (op: string) => (order.includes(op) ? order.indexOf(op) : order.length - 1);
   const parts = Object.entries(changes)
     .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => rank(a) - rank(b))
     .map(([op, n]) => `${n} ${words[op] ?? op}`);
   return parts.length === 0 ? "no changes" : parts.join(", ");
 }

@@ -6,6 +6,7 @@ import {
   buildRollbackPlan,
   chooseAutoRollback,
   classifyChange,
+  formatChanges,
   formatRollbackPlan,
   method,
   parseRollbackMessage,
@@ -286,5 +287,15 @@ describe("update messages", () => {
     assert.equal(classifyChange({ ...v2.pins, appVersion: "1.2.0" }, v2.pins), "app-only");
     assert.equal(classifyChange(v2.pins, { ...v2.pins, restoreSnapshot: "s" }), "restore");
     assert.equal(classifyChange(v2.pins, v2.pins), "none");
+  });
+});
+
+describe("formatChanges", () => {
+  test("changes first, unchanged last, whatever the engine's order", () => {
+    assert.equal(
+      formatChanges({ same: 5, update: 2, create: 1 }),
+      "1 to create, 2 to update, 5 unchanged",
+    );
+    assert.equal(formatChanges({ same: 0 }), "no changes");
   });
 });

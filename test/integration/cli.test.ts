@@ -1,0 +1,299 @@
+// The `rewind` command on the real engine, run as a user runs it (node bin/rewind, real exit
+// codes, real stderr), against:
+// 1. a stand-in program (test/fixtures/cli) with the contract's config and outputs and a gate
+//    and migration that fail on demand: release, automatic rollback, plan, rollback by history,
+//    report and --notify to a local webhook, secrets kept secret. No Docker or PostgreSQL.
+// 2. the real program (dist/index.js), when it exists: the same story with hunter's images,
+//    asserting the version the app serves and the schema revision.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { startWebhookReceiver } from "../support/webhookReceiver";
+import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
+
+const run = promisify(execFile);
+const bin = path.join(repoRoot, "bin", "rewind");
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `rewind <args>` in a child process against project `dir` and stack `stack`. */
+function rewind(dir: string, stack: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, REWIND_PROJECT_DIR: dir, REWIND_STACK: stack },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Asserts the exit code, showing the command's output when it is not the expected one. */
+function expectCode(result: CliResult, code: number, what: string): void {
+  assert.equal(
+    result.code,
+    code,
+    `${what}: exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+  );
+}
+
+async function pulumi(dir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("pulumi", args, { cwd: dir, env: process.env });
+  return stdout;
+}
+
+function writeMigrations(dir: string, revisions: string[], failing: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const r of revisions) {
+    const name = r === failing ? `${r}_fails` : `${r}_step`;
+    fs.writeFileSync(path.join(dir, `${name}.up.sql`), `-- ${r} up\n`);
+    fs.writeFileSync(path.join(dir, `${name}.down.sql`), `-- ${r} down\n`);
+  }
+}
+
+test("rewind on a stand-in program: release, automatic rollback, plan, rollback, report", async () => {
+  requireToolchainEnv();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-cli-"));
+  const stack = uniqueStackName("cli");
+  const receiver = await startWebhookReceiver();
+  const stackFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
+  try {
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      [
+        "name: rewind-cli-fixture",
+        "runtime: nodejs",
+        `main: ${path.join(repoRoot, "dist", "test", "fixtures", "cli", "program.js")}`,
+        "stackConfigDir: stacks",
+        "",
+      ].join("\n"),
+    );
+    writeMigrations(path.join(dir, "migrations"), ["0001", "0002", "0003", "0004"], "0004");
+    await LocalWorkspace.createStack({ stackName: stack, workDir: dir });
+    await pulumi(
+      dir,
+      "config",
+      "set-all",
+      "--stack",
+      stack,
+      "--path",
+      "--plaintext",
+      "rewind:app.name=hunter",
+      "--plaintext",
+      "rewind:app.image=127.0.0.1:5000/hunter",
+      "--plaintext",
+      "rewind:app.version=0.9.0-bad",
+      "--plaintext",
+      "rewind:app.port=18000",
+      "--plaintext",
+      "rewind:app.env.LOG_LEVEL=info",
+      "--secret",
+      "rewind:app.env.API_KEY=k-secret-4711",
+      "--secret",
+      "rewind:database.url=postgres://hunter:pw-secret-0815@127.0.0.1:5432/hunter",
+      "--plaintext",
+      "rewind:database.migrations.tool=sql",
+      "--plaintext",
+      `rewind:database.migrations.dir=${path.join(dir, "migrations")}`,
+      "--plaintext",
+      "rewind:database.revision=0001",
+      "--plaintext",
+      "rewind:backup.store.kind=fs",
+      "--plaintext",
+      `rewind:backup.store.path=${path.join(dir, "store")}`,
+      "--plaintext",
+      "rewind:gate.sql[0].query=select 1 from items",
+    );
+
+    // A first release that fails has nothing to roll back to: exit 3.
+    const first = await rewind(dir, stack, "release");
+    expectCode(first, 3, "release of 0.9.0-bad on a new stack");
+    assert.match(
+      first.stderr,
+      /Not rolled back: health gate failed and no earlier update succeeded/,
+    );
+    assert.match(first.stderr, /\] failed {4}HealthGate hunter-gate/, "live progress on stderr");
+
+    expectCode(
+      await rewind(dir, stack, "release", "--set", "rewind:app.version=1.0.0"),
+      0,
+      "release 1.0.0",
+    );
+    const upgrade = await rewind(
+      dir,
+      stack,
+      "release",
+      "--set",
+      "rewind:app.version=1.1.0",
+      "--set",
+      "rewind:database.revision=0002",
+    );
+    expectCode(upgrade, 0, "release 1.1.0 at 0002");
+    assert.match(
+      upgrade.stdout,
+      /^Released stack .* app 1\.1\.0 \(sha256:[0-9a-f]{12}\), schema 0002, snapshot \S+/,
+    );
+
+    // history: one history call; the snapshot taken during update 3 is found in the store.
+    const history = await rewind(dir, stack, "history", "--json");
+    expectCode(history, 0, "history --json");
+    const rows = (JSON.parse(history.stdout) as { updates: Record<string, unknown>[] }).updates;
+    assert.deepEqual(
+      rows.map((r) => [r.number, r.result, r.appVersion, r.revision]),
+      [
+        [3, "succeeded", "1.1.0", "0002"],
+        [2, "succeeded", "1.0.0", "0001"],
+        [1, "failed", "0.9.0-bad", "0001"],
+      ],
+    );
+    assert.match(String(rows[0].digest), /^sha256:[0-9a-f]{64}$/);
+    const snapshot = String(rows[0].snapshotId);
+    assert.match(snapshot, /-hunter-0001-/);
+
+    // plan: previews in a copy of the config file; the stack's own file is not touched.
+    const before = fs.readFileSync(stackFile, "utf8");
+    const plan = await rewind(dir, stack, "plan", "--to", "2");
+    expectCode(plan, 0, "plan --to 2");
+    assert.match(plan.stdout, /app {7}1\.1\.0 → 1\.0\.0/);
+    assert.match(plan.stdout, /schema {4}0002 → 0001: down 1 step, every step reversible/);
+    assert.match(
+      plan.stdout,
+      new RegExp(`snapshot  ${snapshot} \\(taken .* at 0001, app \\S+, checksum verified\\)`),
+    );
+    assert.match(
+      plan.stdout,
+      /decision  migration-down: Database Migration Rollback \(runbook method 2\), target < 10 minutes/,
+    );
+    assert.match(plan.stdout, /preview {3}\d+ to update/);
+    assert.equal(
+      fs.readFileSync(stackFile, "utf8"),
+      before,
+      "plan left the stack's config file as it was",
+    );
+
+    // A release whose gate fails is rolled back to the last known-good config: exit 1.
+    const bad = await rewind(dir, stack, "release", "--set", "rewind:app.version=1.2.0-bad");
+    expectCode(bad, 1, "release 1.2.0-bad");
+    assert.match(bad.stdout, /^Release failed and was rolled back to update 3 \(app-only\)/);
+    const outputs = JSON.parse(
+      await pulumi(dir, "stack", "output", "--json", "--stack", stack),
+    ) as Record<string, unknown>;
+    assert.equal(outputs.appVersion, "1.1.0");
+
+    // report + --notify: the Markdown of the runbook template and the chat message.
+    const reportFile = path.join(dir, "report.md");
+    const report = await rewind(
+      dir,
+      stack,
+      "report",
+      "--out",
+      reportFile,
+      "--notify",
+      receiver.url,
+    );
+    expectCode(report, 0, "report --notify");
+    const markdown = fs.readFileSync(reportFile, "utf8");
+    assert.match(markdown, /\*\*Severity\*\*: Critical \(decision matrix: health checks fail\)/);
+    assert.match(
+      markdown,
+      /\*\*Rollback Method\*\*: Application Rollback \(runbook method 1\) — app-only/,
+    );
+    assert.match(markdown, /\| app version \| `1\.2\.0-bad` \| `1\.1\.0` \|/);
+    assert.equal(receiver.requests.length, 1);
+    const message = JSON.parse(receiver.requests[0].body) as {
+      text: string;
+      rewind: Record<string, unknown>;
+    };
+    assert.match(message.text, /^Rolled back on stack .*: app 1\.2\.0-bad → 1\.1\.0/);
+    assert.deepEqual(
+      [message.rewind.update, message.rewind.failedUpdate, message.rewind.severity],
+      [5, 4, "Critical"],
+    );
+
+    // A failed migration goes back down to the known-good revision: exit 1.
+    const migration = await rewind(dir, stack, "release", "--set", "rewind:database.revision=0004");
+    expectCode(migration, 1, "release at 0004 (its migration fails)");
+    assert.match(migration.stderr, /Release FAILED \(update 6, migration failed\)/);
+    assert.match(migration.stdout, /rolled back to update 5 \(migration-down\)/);
+
+    // rollback by history: update 2's config (1.0.0 at 0001), secrets written back as secrets.
+    const rollback = await rewind(dir, stack, "rollback", "--to", "2", "--yes");
+    expectCode(rollback, 0, "rollback --to 2 --yes");
+    assert.match(
+      rollback.stdout,
+      /Rolled back stack .* to update 2 in \S+: app 1\.0\.0 \(sha256:[0-9a-f]{12}\), schema 0001/,
+    );
+    const yaml = fs.readFileSync(stackFile, "utf8");
+    assert.doesNotMatch(yaml, /pw-secret-0815|k-secret-4711/, "no secret in plaintext");
+    assert.match(yaml, /url:\s+secure: /);
+    assert.match(yaml, /API_KEY:\s+secure: /);
+    const config = JSON.parse(
+      await pulumi(dir, "config", "--json", "--show-secrets", "--stack", stack),
+    ) as Record<string, { objectValue?: Record<string, unknown> }>;
+    assert.equal(config["rewind:app"].objectValue?.version, "1.0.0");
+    assert.equal(config["rewind:app"].objectValue?.port, 18000, "numbers stay numbers");
+    assert.equal(config["rewind:database"].objectValue?.revision, "0001", "revisions stay text");
+    assert.equal(
+      config["rewind:database"].objectValue?.url,
+      "postgres://hunter:pw-secret-0815@127.0.0.1:5432/hunter",
+    );
+
+    const last = await rewind(dir, stack, "history");
+    expectCode(last, 0, "history");
+    assert.match(last.stdout, /^8 {2}\S+ \S+ {2}succeeded {2}1\.0\.0 /m);
+    assert.match(last.stdout, /^4 {2}\S+ \S+ {2}failed {5}1\.2\.0-bad /m);
+    const messages = JSON.parse(
+      await pulumi(dir, "stack", "history", "--json", "--stack", stack),
+    ) as { message: string }[];
+    assert.deepEqual(
+      messages.slice(0, 4).map((m) => m.message),
+      [
+        "rewind rollback --to 2",
+        "rewind release: rollback to update 5 after update 6 failed (migration failed); migration-down",
+        "rewind release --set rewind:database.revision=0004",
+        "rewind release: rollback to update 3 after update 4 failed (health gate failed); app-only",
+      ],
+    );
+
+    // Bad input changes nothing: exit 2.
+    const unchanged = fs.readFileSync(stackFile, "utf8");
+    const failedTarget = await rewind(dir, stack, "rollback", "--to", "4", "--yes");
+    expectCode(failedTarget, 2, "rollback --to a failed update");
+    assert.match(
+      failedTarget.stderr,
+      /update 4 is failed; only a succeeded update's config can be pinned again/,
+    );
+    const badSet = await rewind(dir, stack, "release", "--set", "rewind:app.replicas=zero");
+    expectCode(badSet, 2, "release with a bad --set");
+    const badValue = await rewind(dir, stack, "release", "--set", "rewind:app.version=latest");
+    expectCode(badValue, 2, "release of latest");
+    assert.match(
+      badValue.stderr,
+      /rewind:app\.version is "latest"; allowed: an immutable image tag/,
+    );
+    assert.equal(
+      fs.readFileSync(stackFile, "utf8"),
+      unchanged,
+      "bad input left the config as it was",
+    );
+  } finally {
+    await receiver.close();
+    const ws = await LocalWorkspace.create({ workDir: dir });
+    await ws.removeStack(stack, { force: true }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
