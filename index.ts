@@ -66,7 +66,7 @@ async function release() {
   if (plan.decision === "refuse") {
     throw new UserError(`stack "${stack}": refused: ${plan.reason}`);
   }
-  pulumi.log.info(`plan: ${plan.decision}: ${plan.reason}`);
+  void pulumi.log.info(`plan: ${plan.decision}: ${plan.reason}`);
 
   const release = new Release(config.app.name, {
     config,
