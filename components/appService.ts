@@ -123,7 +123,7 @@ export class AppService extends pulumi.ComponentResource {
   public readonly ref: pulumi.Output<string>;
   /** The router's address, `http://127.0.0.1:<port>`. */
   public readonly url: pulumi.Output<string>;
-  /** The pinned version. */
+  /** The version the replicas run (the pin, once a release of it succeeded). */
   public readonly version: pulumi.Output<string>;
 
   constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -160,10 +160,12 @@ export class AppService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.digest = image.digest;
-    this.ref = image.ref;
+    // From the deployment, not the ImageRef: after a refused release the ImageRef already holds
+    // the new pin while the old version still runs, and these outputs say what runs.
+    this.ref = deployment.ref;
+    this.digest = deployment.ref.apply((ref) => ref.slice(ref.lastIndexOf("@") + 1));
     this.url = deployment.url;
-    this.version = image.version;
+    this.version = deployment.version;
     this.registerOutputs({
       digest: this.digest,
       ref: this.ref,
