@@ -223,35 +223,44 @@ function deleteAt(object: Record<string, unknown>, path: readonly string[]): voi
   }
 }
 
-/** `pulumi` argument lists that perform the writes, in order (removals first). */
-export function pinCommands(writes: PinWrites, stack: string, configFile?: string): string[][] {
-  const base = (...args: string[]) => [
-    "config",
-    ...args,
+/**
+ * One `pulumi` command line; a secret value travels on its stdin, never in its arguments,
+ * where any local user could read it in the process list.
+ */
+export interface ConfigCommand {
+  readonly args: readonly string[];
+  readonly stdin?: string;
+}
+
+/** The commands that perform the writes, in order (removals first, secrets last). */
+export function pinCommands(
+  writes: PinWrites,
+  stack: string,
+  configFile?: string,
+): ConfigCommand[] {
+  const target = [
     "--stack",
     stack,
     ...(configFile === undefined ? [] : ["--config-file", configFile]),
   ];
-  const commands: string[][] = [];
+  const commands: ConfigCommand[] = [];
   if (writes.remove.length > 0) {
-    commands.push([...base("rm-all"), ...writes.remove]);
+    commands.push({ args: ["config", "rm-all", ...target, ...writes.remove] });
   }
   if (Object.keys(writes.plain).length > 0) {
-    commands.push(base("set-all", "--json", JSON.stringify(writes.plain)));
+    commands.push({
+      args: ["config", "set-all", ...target, "--json", JSON.stringify(writes.plain)],
+    });
   }
-  const secretKeys = Object.entries(writes.secretKeys);
-  if (secretKeys.length > 0) {
-    commands.push([
-      ...base("set-all"),
-      ...secretKeys.flatMap(([k, v]) => ["--secret", `${k}=${v}`]),
-    ]);
+  // --raw: the value is exactly what was read, trailing newlines included.
+  for (const [key, value] of Object.entries(writes.secretKeys)) {
+    commands.push({ args: ["config", "set", "--secret", "--raw", key, ...target], stdin: value });
   }
-  const secretLeaves = Object.entries(writes.secretLeaves);
-  if (secretLeaves.length > 0) {
-    commands.push([
-      ...base("set-all", "--path"),
-      ...secretLeaves.flatMap(([k, v]) => ["--secret", `${k}=${v}`]),
-    ]);
+  for (const [key, value] of Object.entries(writes.secretLeaves)) {
+    commands.push({
+      args: ["config", "set", "--path", "--secret", "--raw", key, ...target],
+      stdin: value,
+    });
   }
   return commands;
 }
@@ -400,24 +409,36 @@ function setAt(
   });
 }
 
-/** `pulumi config set --path` argument lists for the pins (one command each: --type is per key). */
+/** The commands that write the pins (one each: --type is per key); secrets go on stdin. */
 export function leafCommands(
   pins: readonly LeafPin[],
   stack: string,
   configFile?: string,
-): string[][] {
-  return pins.map((pin) => [
-    "config",
-    "set",
-    "--path",
-    ...(pin.secret ? ["--secret"] : pin.type === undefined ? [] : ["--type", pin.type]),
-    pin.key,
+): ConfigCommand[] {
+  const target = [
     "--stack",
     stack,
     ...(configFile === undefined ? [] : ["--config-file", configFile]),
-    "--",
-    String(pin.value),
-  ]);
+  ];
+  return pins.map((pin) =>
+    pin.secret
+      ? {
+          args: ["config", "set", "--path", "--secret", "--raw", pin.key, ...target],
+          stdin: String(pin.value),
+        }
+      : {
+          args: [
+            "config",
+            "set",
+            "--path",
+            ...(pin.type === undefined ? [] : ["--type", pin.type]),
+            pin.key,
+            ...target,
+            "--",
+            String(pin.value),
+          ],
+        },
+  );
 }
 
 /** The `--set` pins as the update message shows them; secret values are never written there. */

@@ -2,11 +2,10 @@
 // outputs, config, preview and up, and the same CLI binary for the config writes the API has
 // no options for (`--config-file`, `--type`). Every decision about what to run is made by the
 // pure modules beside this one.
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import {
   ConcurrentUpdateError,
   EngineEvent,
@@ -18,8 +17,6 @@ import { UserError } from "../components/errors";
 import { CliIo } from "./options";
 import { newProgressState, plain, renderEvent } from "./progress";
 import { HistoryEntry, StackConfig, StackOutputs, UpdateRecord, toEntries } from "./updates";
-
-const run = promisify(execFile);
 
 /** The Rewind project: the repository this CLI is built from (dist/cli/ → ../..). */
 export function defaultProjectDir(env: CliIo["env"]): string {
@@ -104,29 +101,36 @@ export class StackSession {
     return (await this.stack.getAllConfig()) as unknown as StackConfig;
   }
 
-  /** Runs `pulumi <args>` in the project; for config writes the Automation API cannot express. */
-  async pulumi(args: readonly string[]): Promise<string> {
+  /**
+   * Runs `pulumi <args>` in the project, for the config writes the Automation API cannot
+   * express; `stdin` carries a secret value so it never appears in the process list.
+   */
+  async pulumi(args: readonly string[], stdin?: string): Promise<string> {
     const env = { ...process.env };
     if (this.workspace.pulumiHome !== undefined) {
       env.PULUMI_HOME = this.workspace.pulumiHome;
     }
-    try {
-      const { stdout } = await run(
-        this.workspace.pulumiCommand.command,
-        ["--non-interactive", ...args],
-        { cwd: this.workDir, env, maxBuffer: 64 * 1024 * 1024 },
-      );
-      return stdout;
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? "";
-      // The command line may hold a secret value (set-all --secret k=v): name only the verb.
+    // Global flags go first: anything after a "--" would be taken as a value.
+    const child = spawn(this.workspace.pulumiCommand.command, ["--non-interactive", ...args], {
+      cwd: this.workDir,
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(stdin ?? "");
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", resolve);
+    });
+    if (code !== 0) {
       throw new Error(
-        `pulumi ${args.slice(0, 2).join(" ")} failed: ${plain(stderr).trim() || String(error)}`,
-        {
-          cause: error,
-        },
+        `pulumi ${args.slice(0, 2).join(" ")} failed: ${plain(stderr).trim() || `exit ${String(code)}`}`,
       );
     }
+    return stdout;
   }
 
   /** The stack's config file: `<project>/<stackConfigDir>/Pulumi.<stack>.yaml`. */

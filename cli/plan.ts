@@ -119,7 +119,7 @@ export async function planRollback(
   if (options.preview) {
     const outcome = await session.withConfigCopy(async (file) => {
       for (const command of pinCommands(writes, session.name, file)) {
-        await session.pulumi(command);
+        await session.pulumi(command.args, command.stdin);
       }
       return session.preview(file, progressPrinter(options.io, options.quiet));
     });

@@ -104,7 +104,7 @@ export const release: Command = {
       const good = lastKnownGood(entries);
       const message = ["rewind release", describePins(pins)].filter(Boolean).join(" ");
       for (const command of leafCommands(pins, session.name)) {
-        await session.pulumi(command);
+        await session.pulumi(command.args, command.stdin);
       }
       io.stderr(
         `Releasing stack ${session.name}${pins.length > 0 ? ` (${describePins(pins)})` : ""}…\n`,
@@ -172,7 +172,7 @@ export const release: Command = {
       const target = rollbackConfig(choice.to, choice.keepRevision, choice.restoreSnapshot);
       const writes = pinConfig(await session.config(), target);
       for (const command of pinCommands(writes, session.name)) {
-        await session.pulumi(command);
+        await session.pulumi(command.args, command.stdin);
       }
       io.stderr(`Rolling back: ${choice.reason}…\n`);
       const rollbackOutcome = await session.up(

@@ -106,7 +106,7 @@ export const rollback: Command = {
       }
 
       for (const command of pinCommands(writes, session.name)) {
-        await session.pulumi(command);
+        await session.pulumi(command.args, command.stdin);
       }
       const message = rollbackMessage(String(target.number), values.restore === true);
       io.stderr(

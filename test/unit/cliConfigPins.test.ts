@@ -86,38 +86,32 @@ describe("pinConfig", () => {
     );
   });
 
-  test("commands: removals, one set-all --json, secret keys, secret leaves by path", () => {
+  test("commands: removals, one set-all --json, then each secret on stdin, never in argv", () => {
     const writes = pinConfig({ ...current, "rewind:extra": { value: "x" } }, target);
     const commands = pinCommands(writes, "dev", "/tmp/copy.yaml");
-    assert.deepEqual(
-      commands.map((c) => c.slice(0, 2)),
-      [
-        ["config", "rm-all"],
-        ["config", "set-all"],
-        ["config", "set-all"],
-      ],
-    );
-    assert.deepEqual(commands[0], [
-      "config",
-      "rm-all",
-      "--stack",
-      "dev",
-      "--config-file",
-      "/tmp/copy.yaml",
-      "rewind:extra",
-    ]);
-    assert.equal(commands[1][2], "--json");
-    const json = JSON.parse(commands[1][3]) as Record<
+    const target_ = ["--stack", "dev", "--config-file", "/tmp/copy.yaml"];
+    assert.deepEqual(commands[0], { args: ["config", "rm-all", ...target_, "rewind:extra"] });
+    assert.deepEqual(commands[1].args.slice(0, 7), ["config", "set-all", ...target_, "--json"]);
+    const json = JSON.parse(commands[1].args[7]) as Record<
       string,
       { value: string; objectValue: unknown; secret: boolean }
     >;
     assert.equal(json["rewind:database"].secret, false);
     assert.equal(JSON.parse(json["rewind:database"].value).revision, "0002");
-    assert.deepEqual(commands[2].slice(0, 3), ["config", "set-all", "--path"]);
-    assert.equal(commands[2].filter((a) => a === "--secret").length, 2);
-    assert.ok(
-      commands[2].includes("rewind:database.url=postgres://rewind:pw@127.0.0.1:5432/hunter"),
+    const secrets = commands.slice(2);
+    assert.deepEqual(
+      secrets.map((c) => [c.args.slice(0, 6).join(" "), c.args.slice(6), c.stdin]),
+      [
+        ["config set --path --secret --raw rewind:app.env.API_KEY", target_, "k-123"],
+        [
+          "config set --path --secret --raw rewind:database.url",
+          target_,
+          "postgres://rewind:pw@127.0.0.1:5432/hunter",
+        ],
+      ],
     );
+    const argv = commands.flatMap((c) => c.args).join(" ");
+    assert.doesNotMatch(argv, /pw@|k-123/);
   });
 
   test("paths quote segments that are not identifiers", () => {
@@ -187,41 +181,47 @@ describe("parseSet", () => {
       parseSet("rewind:database.url=postgres://u:p@h/db", current),
     ];
     assert.deepEqual(leafCommands(pins, "dev"), [
-      [
-        "config",
-        "set",
-        "--path",
-        "--type",
-        "string",
-        "rewind:app.version",
-        "--stack",
-        "dev",
-        "--",
-        "1.1.0",
-      ],
-      [
-        "config",
-        "set",
-        "--path",
-        "--type",
-        "string",
-        "rewind:database.revision",
-        "--stack",
-        "dev",
-        "--",
-        "0002",
-      ],
-      [
-        "config",
-        "set",
-        "--path",
-        "--secret",
-        "rewind:database.url",
-        "--stack",
-        "dev",
-        "--",
-        "postgres://u:p@h/db",
-      ],
+      {
+        args: [
+          "config",
+          "set",
+          "--path",
+          "--type",
+          "string",
+          "rewind:app.version",
+          "--stack",
+          "dev",
+          "--",
+          "1.1.0",
+        ],
+      },
+      {
+        args: [
+          "config",
+          "set",
+          "--path",
+          "--type",
+          "string",
+          "rewind:database.revision",
+          "--stack",
+          "dev",
+          "--",
+          "0002",
+        ],
+      },
+      {
+        args: [
+          "config",
+          "set",
+          "--path",
+          "--secret",
+          "--raw",
+          "rewind:database.url",
+          "--stack",
+          "dev",
+        ],
+        stdin: "postgres://u:p@h/db",
+      },
     ]);
     assert.equal(
       describePins(pins),
