@@ -67,7 +67,9 @@ export function renderEvent(
   }
   if (event.diagnosticEvent) {
     const { severity, message, urn, ephemeral } = event.diagnosticEvent;
-    if (ephemeral || severity === "info#err") {
+    // The engine also streams its own debug chatter ("Registering resource ...") as
+    // diagnostics, with a severity its types do not list.
+    if (ephemeral || !["info", "warning", "error"].includes(severity)) {
       return undefined;
     }
     const text = firstLines(plain(message));
@@ -142,7 +144,10 @@ function firstLines(text: string): string {
 
 /** What a failed update's events say about why it failed. */
 export interface FailureCause {
-  /** The HealthGate's step failed: probes, smoke requests or SQL checks. */
+  /**
+   * Health checks failed: the HealthGate's probes, smoke requests or SQL checks, or the new app
+   * version never became ready during its health-gated switch.
+   */
   readonly gateFailed: boolean;
   /** A Migration's step failed. */
   readonly migrationFailed: boolean;
@@ -156,10 +161,15 @@ export interface FailureCause {
 // resources (docs/architecture.md), whatever a component around them is called.
 const GATE = /^HealthGate$/;
 const MIGRATION = /^Migration$/;
+// The app's own health-gated switch (start the new version, wait until ready) fails before the
+// HealthGate runs; the runbook counts that as "health checks failing after deployment" too.
+const APP = /^(DockerDeployment|AppService|Deployment)$/;
+const PROBE = /\b(ready|readiness|live|liveness|health)/i;
 
 /** Reads the cause of a failure from the events of the failed update. */
 export function classifyFailure(events: readonly EngineEvent[]): FailureCause {
   const failed = new Map<string, string>();
+  const said = new Map<string, string[]>();
   let firstError: string | undefined;
   for (const event of events) {
     if (event.resOpFailedEvent) {
@@ -176,23 +186,27 @@ export function classifyFailure(events: readonly EngineEvent[]): FailureCause {
       // resOpFailed event (the engine stops the update first).
       if (diag.urn !== undefined && typeOf(diag.urn) !== "pulumi:pulumi:Stack") {
         failed.set(diag.urn, shortType(typeOf(diag.urn)));
+        said.set(diag.urn, [...(said.get(diag.urn) ?? []), plain(diag.message)]);
       }
     }
   }
-  const types = [...failed.values()];
+  const gateFailed = [...failed].some(
+    ([urn, type]) =>
+      GATE.test(type) || (APP.test(type) && (said.get(urn) ?? []).some((m) => PROBE.test(m))),
+  );
   return {
-    gateFailed: types.some((t) => GATE.test(t)),
-    migrationFailed: types.some((t) => MIGRATION.test(t)),
+    gateFailed,
+    migrationFailed: [...failed.values()].some((t) => MIGRATION.test(t)),
     failedResources: [...failed.keys()].map((urn) => describe(urn, failed.get(urn))),
     firstError,
   };
 }
 
-/** `health gate failed`, `migration failed`, `update failed`: the cause in a few words. */
+/** `health checks failed`, `migration failed`, `update failed`: the cause in a few words. */
 export function causeWords(cause: Pick<FailureCause, "gateFailed" | "migrationFailed">): string {
   return cause.migrationFailed
     ? "migration failed"
     : cause.gateFailed
-      ? "health gate failed"
+      ? "health checks failed"
       : "update failed";
 }

@@ -122,7 +122,7 @@ export const release: Command = {
           io.stdout(
             `Released stack ${session.name} in ${formatSeconds(seconds)}: app ${o.appVersion ?? "?"}` +
               `${o.digest ? ` (${shortDigest(o.digest)})` : ""}, schema ${o.revision ?? "?"}` +
-              `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes)}.\n`,
+              `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes, "done")}.\n`,
           );
         }
         return ExitCode.ok;

@@ -130,7 +130,7 @@ export const rollback: Command = {
           `Rolled back stack ${session.name} to update ${target.number} in ${formatSeconds(seconds)}: ` +
             `app ${o.appVersion ?? plan.app.to ?? "?"}${o.digest ? ` (${shortDigest(o.digest)})` : ""}, ` +
             `schema ${o.revision ?? plan.schema.to ?? "?"}` +
-            `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes)}.\n` +
+            `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes, "done")}.\n` +
             `Write the report with: rewind report --stack ${session.name}\n`,
         );
       }

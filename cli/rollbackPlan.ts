@@ -322,17 +322,28 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
   return lines.join("\n") + "\n";
 }
 
-/** `1 to update, 6 unchanged`. */
-export function formatChanges(changes: Readonly<Record<string, number>>): string {
+/** `1 to update, 6 unchanged` for a preview; `1 updated, 6 unchanged` for an update done. */
+export function formatChanges(
+  changes: Readonly<Record<string, number>>,
+  tense: "planned" | "done" = "planned",
+): string {
   // What changes first, what stays last, whatever order the engine's map has.
   const order = ["create", "update", "replace", "delete", "same"];
-  const words: Record<string, string> = {
+  const planned: Record<string, string> = {
     create: "to create",
     update: "to update",
     delete: "to delete",
     replace: "to replace",
     same: "unchanged",
   };
+  const done: Record<string, string> = {
+    create: "created",
+    update: "updated",
+    delete: "deleted",
+    replace: "replaced",
+    same: "unchanged",
+  };
+  const words = tense === "done" ? done : planned;
   const rank = (op: string) => (order.includes(op) ? order.indexOf(op) : order.length - 1);
   const parts = Object.entries(changes)
     .filter(([, n]) => n > 0)
@@ -435,7 +446,7 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
       action: "pin",
       decision: "app-only",
       reason:
-        `the ${cause.gateFailed ? "health gate" : "update"} failed and schema ` +
+        `${cause.gateFailed ? "health checks" : "the update"} failed and schema ` +
         `${failed.revision} → ${good.pins.revision} has no down script for ${irreversible.join(", ")}: ` +
         `roll the app back to ${good.pins.appVersion ?? "?"} and keep schema ${failed.revision}`,
       to: good,
@@ -447,7 +458,7 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
     decision: sameSchema ? "app-only" : "migration-down",
     reason:
       (cause.gateFailed
-        ? "the health gate failed"
+        ? "health checks failed"
         : `the update failed${cause.firstError ? ` (${cause.firstError})` : ""}`) +
       `: pin the last known-good config, ${to}`,
     to: good,
@@ -489,12 +500,12 @@ export function parseRollbackMessage(message: string): RollbackMessage | undefin
     return { kind: "manual", to: manual[1], restore: manual[2] !== undefined };
   }
   const auto =
-    /^rewind release: rollback to update (\d+) after update (\d+) failed \((health gate failed|migration failed|update failed)\); (\S+)$/.exec(
+    /^rewind release: rollback to update (\d+) after update (\d+) failed \((health checks failed|migration failed|update failed)\); (\S+)$/.exec(
       message,
     );
   if (auto !== null) {
     const cause =
-      auto[3] === "health gate failed"
+      auto[3] === "health checks failed"
         ? "gate"
         : auto[3] === "migration failed"
           ? "migration"

@@ -209,9 +209,9 @@ function issueOf(
     `${e.message ? `, "${e.message}"` : ""})`;
   if (parsed?.kind === "automatic" && failed !== undefined) {
     const cause = {
-      gate: "its health gate failed",
+      gate: "its health checks failed",
       migration: "a migration failed",
-      other: "it failed",
+      other: "the update failed",
     }[parsed.cause];
     return `The release ${what(failed)} failed: ${cause}; rewind release rolled back automatically.`;
   }

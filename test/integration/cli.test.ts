@@ -13,7 +13,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { freePort } from "../../components/adapters/ports";
+import { readDatabaseRevision } from "../../components/adapters/postgres";
+import { readManifest } from "../../components/backupStore";
 import { startWebhookReceiver } from "../support/webhookReceiver";
+import { withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const run = promisify(execFile);
@@ -37,7 +41,14 @@ function rewind(dir: string, stack: string, ...args: string[]): Promise<CliResul
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code) => {
+      // REWIND_CLI_TEST_LOG=<file> keeps a transcript, for reading what a user would see.
+      const log = process.env.REWIND_CLI_TEST_LOG;
+      if (log) {
+        fs.appendFileSync(log, `$ rewind ${args.join(" ")}\n${stdout}${stderr}[exit ${code}]\n\n`);
+      }
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -124,7 +135,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
     expectCode(first, 3, "release of 0.9.0-bad on a new stack");
     assert.match(
       first.stderr,
-      /Not rolled back: health gate failed and no earlier update succeeded/,
+      /Not rolled back: health checks failed and no earlier update succeeded/,
     );
     assert.match(first.stderr, /\] failed {4}HealthGate hunter-gate/, "live progress on stderr");
 
@@ -265,7 +276,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
         "rewind rollback --to 2",
         "rewind release: rollback to update 5 after update 6 failed (migration failed); migration-down",
         "rewind release --set rewind:database.revision=0004",
-        "rewind release: rollback to update 3 after update 4 failed (health gate failed); app-only",
+        "rewind release: rollback to update 3 after update 4 failed (health checks failed); app-only",
       ],
     );
 
@@ -297,3 +308,118 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The same story through the real program: Docker, the registry, PostgreSQL, hunter's images.
+const realProgram = fs.existsSync(path.join(repoRoot, "dist", "index.js"));
+
+test(
+  "rewind on the real program: release, gate failure rolled back, plan, rollback by history, report",
+  { skip: realProgram ? false : "dist/index.js does not exist yet (the program is not built)" },
+  async () => {
+    requireToolchainEnv();
+    const registry = process.env.REWIND_REGISTRY;
+    if (!registry || !process.env.DOCKER_HOST) {
+      throw new Error("DOCKER_HOST or REWIND_REGISTRY is not set: run scripts/test");
+    }
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-cli-store-"));
+    const receiver = await startWebhookReceiver();
+    const stackName = uniqueStackName("it-cli");
+    const port = await freePort();
+    const served = async () =>
+      ((await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string })
+        .version;
+    await withDatabase(async (dbUrl) => {
+      const stack = await LocalWorkspace.createStack({ stackName, workDir: repoRoot });
+      const stackFile = path.join(repoRoot, "stacks", `Pulumi.${stackName}.yaml`);
+      try {
+        await stack.setAllConfig(
+          {
+            "rewind:app.name": { value: "hunter" },
+            "rewind:app.image": { value: `${registry}/hunter` },
+            "rewind:app.replicas": { value: "2" },
+            "rewind:app.port": { value: String(port) },
+            "rewind:app.health.timeoutSeconds": { value: "15" },
+            "rewind:database.url": { value: dbUrl, secret: true },
+            "rewind:database.migrations.tool": { value: "sql" },
+            "rewind:database.migrations.dir": { value: "examples/hunter/migrations" },
+            "rewind:backup.store.kind": { value: "fs" },
+            "rewind:backup.store.path": { value: store },
+            "rewind:gate.sql[0].query": { value: "select 1 from items" },
+            "rewind:gate.sql[0].minRows": { value: "100" },
+          },
+          true,
+        );
+        const cli = (...args: string[]) => rewind(repoRoot, stackName, ...args);
+
+        const v1 = await cli(
+          "release",
+          "--set",
+          "rewind:app.version=1.0.0",
+          "--set",
+          "rewind:database.revision=0001",
+        );
+        expectCode(v1, 0, "release 1.0.0 at 0001");
+        assert.equal(await served(), "1.0.0");
+        const v2 = await cli(
+          "release",
+          "--set",
+          "rewind:app.version=1.1.0",
+          "--set",
+          "rewind:database.revision=0002",
+        );
+        expectCode(v2, 0, "release 1.1.0 at 0002");
+        assert.equal(await served(), "1.1.0");
+        assert.equal(await readDatabaseRevision(dbUrl), "0002");
+
+        const history = await cli("history", "--json");
+        expectCode(history, 0, "history");
+        const rows = (JSON.parse(history.stdout) as { updates: Record<string, unknown>[] }).updates;
+        assert.deepEqual(
+          rows.map((r) => [r.number, r.result, r.appVersion, r.revision]),
+          [
+            [2, "succeeded", "1.1.0", "0002"],
+            [1, "succeeded", "1.0.0", "0001"],
+          ],
+        );
+        assert.match(String(rows[0].digest), /^sha256:[0-9a-f]{64}$/);
+        const snapshot = String(rows[0].snapshotId);
+        assert.equal(readManifest(store, snapshot).revision, "0001");
+
+        const before = fs.readFileSync(stackFile, "utf8");
+        const plan = await cli("plan", "--to", "1");
+        expectCode(plan, 0, "plan --to 1");
+        assert.match(plan.stdout, /schema {4}0002 → 0001: down 1 step, every step reversible/);
+        assert.match(plan.stdout, new RegExp(`snapshot  ${snapshot} `));
+        assert.match(plan.stdout, /decision  migration-down/);
+        assert.equal(fs.readFileSync(stackFile, "utf8"), before, "plan left the config file alone");
+        assert.equal(await served(), "1.1.0");
+
+        const bad = await cli("release", "--set", "rewind:app.version=1.2.0-bad");
+        expectCode(bad, 1, "release 1.2.0-bad");
+        assert.match(bad.stdout, /rolled back to update 2 \(app-only\)/);
+        assert.equal(await served(), "1.1.0");
+
+        const report = await cli("report", "--notify", receiver.url);
+        expectCode(report, 0, "report");
+        assert.match(report.stdout, /\*\*Severity\*\*: Critical/);
+        assert.match(report.stdout, /\| app version \| `1\.2\.0-bad` \| `1\.1\.0` \|/);
+        assert.equal(receiver.requests.length, 1);
+
+        const rollback = await cli("rollback", "--to", "1", "--yes");
+        expectCode(rollback, 0, "rollback --to 1");
+        assert.equal(await served(), "1.0.0");
+        assert.equal(await readDatabaseRevision(dbUrl), "0001");
+        assert.doesNotMatch(
+          fs.readFileSync(stackFile, "utf8"),
+          new RegExp(new URL(dbUrl).password),
+        );
+      } finally {
+        await stack.destroy({ onOutput: () => undefined });
+        await stack.workspace.removeStack(stack.name);
+      }
+    }).finally(async () => {
+      await receiver.close();
+      fs.rmSync(store, { recursive: true, force: true });
+    });
+  },
+);

@@ -124,6 +124,15 @@ describe("renderEvent", () => {
     );
   });
 
+  test("the engine's debug diagnostics and stderr echoes are not shown", () => {
+    const state = newProgressState();
+    assert.equal(
+      renderEvent(diag("debug", "Registering resource: t=rewind:index:Release"), 0, 0, state),
+      undefined,
+    );
+    assert.equal(renderEvent(diag("info#err", "npm warn"), 0, 0, state), undefined);
+  });
+
   test("types are shown by their last segment", () => {
     assert.equal(shortType(GATE_TYPE), "HealthGate");
     assert.equal(shortType("rewind:app:AppService"), "AppService");
@@ -145,7 +154,27 @@ describe("classifyFailure", () => {
       failedResources: ["HealthGate hunter-gate"],
       firstError: "health gate failed: GET /healthz/ready answered 503 for 60s",
     });
-    assert.equal(causeWords(cause), "health gate failed");
+    assert.equal(causeWords(cause), "health checks failed");
+  });
+
+  test("the new app version never becoming ready in its switch counts as failed health checks", () => {
+    const deployment =
+      "urn:pulumi:dev::rewind::rewind:index:Release$rewind:app:AppService$pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter";
+    const notReady = classifyFailure([
+      diag(
+        "error",
+        "hunter 1.2.0-bad did not become ready within 15s: GET /healthz/ready answered 503",
+        deployment,
+      ),
+    ]);
+    assert.deepEqual(
+      [notReady.gateFailed, notReady.failedResources],
+      [true, ["DockerDeployment hunter"]],
+    );
+    const pullFailed = classifyFailure([
+      diag("error", "manifest for hunter:9.9.9 not found", deployment),
+    ]);
+    assert.equal(pullFailed.gateFailed, false);
   });
 
   test("an error diagnostic on a Migration is a migration failure, even without resOpFailed", () => {

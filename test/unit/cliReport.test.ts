@@ -20,7 +20,7 @@ const auto = toEntries(
       at: 1276,
       took: 33,
       message:
-        "rewind release: rollback to update 2 after update 3 failed (health gate failed); app-only",
+        "rewind release: rollback to update 2 after update 3 failed (health checks failed); app-only",
     },
   ]),
 );
@@ -64,7 +64,7 @@ describe("buildReport", () => {
     assert.equal(
       facts.issue,
       'The release update 3 (app 1.2.0-bad, schema 0002, "rewind release --set rewind:app.version=1.2.0-bad") ' +
-        "failed: its health gate failed; rewind release rolled back automatically.",
+        "failed: its health checks failed; rewind release rolled back automatically.",
     );
     assert.deepEqual(
       [facts.severity, facts.severityBasis],
@@ -107,7 +107,7 @@ describe("buildReport", () => {
         "12:10:40 2 last known-good state (app 1.1.0, schema 0002) deployed: rewind release --set rewind:app.version=1.1.0",
         "12:20:00 3 started (app 1.2.0-bad, schema 0002): rewind release --set rewind:app.version=1.2.0-bad",
         "12:21:15 3 failed after 1m 15s",
-        "12:21:16 4 started (app 1.1.0, schema 0002): rewind release: rollback to update 2 after update 3 failed (health gate failed); app-only",
+        "12:21:16 4 started (app 1.1.0, schema 0002): rewind release: rollback to update 2 after update 3 failed (health checks failed); app-only",
         "12:21:49 4 succeeded after 33s",
         "12:33:20 - report generated (rewind report)",
       ],
@@ -190,7 +190,7 @@ describe("webhookPayload", () => {
       "Rolled back on stack prod: app 1.2.0-bad → 1.1.0, schema 0002 → 0002 (Application Rollback (runbook method 1)) " +
         "in 34s. Severity: Critical. Status: Resolved. " +
         'The release update 3 (app 1.2.0-bad, schema 0002, "rewind release --set rewind:app.version=1.2.0-bad") ' +
-        "failed: its health gate failed; rewind release rolled back automatically.",
+        "failed: its health checks failed; rewind release rolled back automatically.",
     );
     assert.deepEqual(
       { ...(payload.rewind as Record<string, unknown>), issue: undefined },

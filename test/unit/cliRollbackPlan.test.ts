@@ -183,7 +183,7 @@ describe("chooseAutoRollback", () => {
     assert.deepEqual([choice.action, choice.decision, choice.to?.number], ["pin", "app-only", 2]);
     assert.equal(
       choice.reason,
-      "the health gate failed: pin the last known-good config, update 2 (app 1.1.0, schema 0002)",
+      "health checks failed: pin the last known-good config, update 2 (app 1.1.0, schema 0002)",
     );
   });
 
@@ -252,7 +252,7 @@ describe("chooseAutoRollback", () => {
       [none.action, none.reason],
       [
         "none",
-        "health gate failed and no earlier update succeeded: there is no known-good config to pin",
+        "health checks failed and no earlier update succeeded: there is no known-good config to pin",
       ],
     );
   });
@@ -269,7 +269,7 @@ describe("update messages", () => {
     const auto = autoRollbackMessage(2, 3, gate, "app-only");
     assert.equal(
       auto,
-      "rewind release: rollback to update 2 after update 3 failed (health gate failed); app-only",
+      "rewind release: rollback to update 2 after update 3 failed (health checks failed); app-only",
     );
     assert.deepEqual(parseRollbackMessage(auto), {
       kind: "automatic",
@@ -297,5 +297,6 @@ describe("formatChanges", () => {
       "1 to create, 2 to update, 5 unchanged",
     );
     assert.equal(formatChanges({ same: 0 }), "no changes");
+    assert.equal(formatChanges({ replace: 1, same: 4 }, "done"), "1 replaced, 4 unchanged");
   });
 });

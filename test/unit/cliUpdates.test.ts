@@ -23,7 +23,7 @@ const releases = historyOf([
     revision: "0002",
     at: 1300,
     message:
-      "rewind release: rollback to update 2 after update 3 failed (health gate failed); app-only",
+      "rewind release: rollback to update 2 after update 3 failed (health checks failed); app-only",
   },
 ]);
 
