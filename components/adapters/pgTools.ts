@@ -86,8 +86,8 @@ export function libpqTarget(url: string): { dbname: string; env: Record<string, 
   return { dbname: withoutPassword, env };
 }
 
-/** Options of {@link pgRestore}. */
-export interface PgRestoreOptions {
+/** Options of {@link restoreDatabase}. */
+export interface RestoreOptions {
   /**
    * How long a DROP may wait for a lock held by another session before the restore fails (and
    * rolls back) instead of hanging behind a client that was not stopped.
@@ -102,21 +102,87 @@ export function pgDumpArgs(dbname: string, file: string): string[] {
 }
 
 /**
- * The `pg_restore` arguments for restoring `file` into the database at `dbname`: objects of the
- * dump are dropped and recreated (`--clean --if-exists`) in one transaction, so a failure leaves
- * the database as it was (runbook step `psql < backup.sql`, made atomic).
+ * The `pg_restore` arguments that turn the dump `file` into an SQL script on stdout, dropping
+ * each of its objects before recreating it (`--clean --if-exists`). No connection: psql runs
+ * the script inside Rewind's transaction (see {@link restoreDatabase}).
  */
-export function pgRestoreArgs(dbname: string, file: string): string[] {
+export function pgRestoreScriptArgs(file: string): string[] {
+  return ["--clean", "--if-exists", "--no-password", "--file=-", file];
+}
+
+/** The `psql` arguments that run stdin, stopping at the first error. */
+export function psqlRestoreArgs(dbname: string): string[] {
   return [
-    "--clean",
-    "--if-exists",
-    "--single-transaction",
-    "--exit-on-error",
+    "--no-psqlrc",
+    "--quiet",
     "--no-password",
+    "--set=ON_ERROR_STOP=1",
     `--dbname=${dbname}`,
-    file,
+    "--file=-",
   ];
 }
+
+/**
+ * Run first in a restore's transaction: drops every schema but `public`, and every table, view,
+ * sequence, function and type in `public`, except what belongs to an extension (the dump
+ * recreates extensions with IF NOT EXISTS). `pg_restore --clean` alone drops only the objects
+ * the dump holds, so a table a later migration created would survive the restore, and migrating
+ * up again would fail on "already exists". `public` itself stays: its owner and grants are not
+ * part of a dump. Other object kinds (operators, collations, ...) are left to `--clean`.
+ */
+export const RESET_SQL = `-- Rewind restore: empty the database before the snapshot's objects are recreated.
+DO $rewind$
+DECLARE
+  r record;
+BEGIN
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);
+  FOR r IN
+    SELECT n.nspname FROM pg_namespace n
+     WHERE n.nspname <> 'public' AND n.nspname <> 'information_schema'
+       AND n.nspname NOT LIKE 'pg\\_%'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                         AND d.objid = n.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname);
+  END LOOP;
+  FOR r IN
+    SELECT format('%I.%I', 'public', c.relname) AS name,
+           CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                          WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+                          ELSE 'TABLE' END AS kind
+      FROM pg_class c
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                         AND d.objid = c.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS %s CASCADE', r.kind, r.name);
+  END LOOP;
+  FOR r IN
+    SELECT p.oid::regprocedure::text AS name,
+           CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
+                          ELSE 'FUNCTION' END AS kind
+      FROM pg_proc p
+     WHERE p.pronamespace = 'public'::regnamespace
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                         AND d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS %s CASCADE', r.kind, r.name);
+  END LOOP;
+  FOR r IN
+    SELECT format('%I.%I', 'public', t.typname) AS name,
+           CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END AS kind
+      FROM pg_type t
+     WHERE t.typnamespace = 'public'::regnamespace
+       AND (t.typtype IN ('e', 'd', 'r')
+            OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                         AND d.objid = t.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS %s CASCADE', r.kind, r.name);
+  END LOOP;
+END
+$rewind$;
+`;
 
 /**
  * Dumps the database at `url` to `file` in pg_dump's custom format (compressed, restorable
@@ -126,27 +192,96 @@ export function pgRestoreArgs(dbname: string, file: string): string[] {
 export async function pgDump(url: string, file: string): Promise<void> {
   const target = libpqTarget(url);
   await runTool("pg_dump", pgDumpArgs(target.dbname, file), {
-    env: target.env,
+    env: { ...target.env, PGAPPNAME: "rewind-backup" },
     what: `pg_dump of ${describeDatabase(url)}`,
   });
 }
 
 /**
- * Restores the custom-format dump `file` into the database at `url`, in one transaction.
- * @throws UserError naming the database and pg_restore's complaint; the database is unchanged.
+ * Makes the database at `url` equal to the custom-format dump `file`, in one transaction:
+ * psql gets `BEGIN`, {@link RESET_SQL}, the script of `pg_restore --clean --if-exists -f -`
+ * (the runbook's `psql < backup.sql`) and, only once pg_restore has exited cleanly, `COMMIT`.
+ * Any failure (a bad dump, an SQL error, a lock timeout) ends psql without COMMIT, so the server
+ * rolls everything back: the database is unchanged. (`--single-transaction` would commit
+ * whatever arrived, even an empty script after RESET_SQL, if pg_restore died.)
+ * @throws UserError naming the database and the tools' complaint.
  */
-export async function pgRestore(
+export async function restoreDatabase(
   url: string,
   file: string,
-  options: PgRestoreOptions = {},
+  options: RestoreOptions = {},
 ): Promise<void> {
   const target = libpqTarget(url);
-  await runTool("pg_restore", pgRestoreArgs(target.dbname, file), {
-    env: {
-      ...target.env,
-      PGOPTIONS: `-c lock_timeout=${options.lockTimeoutMs ?? 60_000}`,
-      PGAPPNAME: "rewind-restore",
-    },
-    what: `pg_restore into ${describeDatabase(url)}`,
+  const env = {
+    ...process.env,
+    ...target.env,
+    PGOPTIONS: `-c lock_timeout=${options.lockTimeoutMs ?? 60_000}`,
+    PGAPPNAME: "rewind-restore",
+  };
+  const what = `restore into ${describeDatabase(url)}`;
+  await new Promise<void>((resolve, reject) => {
+    const producer = spawn("pg_restore", pgRestoreScriptArgs(file), {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const consumer = spawn("psql", psqlRestoreArgs(target.dbname), {
+      env,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const children = [producer, consumer];
+    const names = ["pg_restore", "psql"];
+    const errors = ["", ""];
+    const exits: (string | undefined)[] = [undefined, undefined];
+    let committed = false;
+
+    const sql = consumer.stdin;
+    // psql stopping at an error closes its stdin: stop feeding it, stop pg_restore.
+    sql.on("error", () => producer.stdout.unpipe(sql));
+    consumer.on("exit", (code) => {
+      if (code !== 0) {
+        producer.kill("SIGTERM");
+      }
+    });
+    sql.write(`BEGIN;\n${RESET_SQL}\n`);
+    producer.stdout.pipe(sql, { end: false });
+
+    let closed = 0;
+    children.forEach((child, i) => {
+      child.stderr.on("data", (chunk: Buffer) => {
+        errors[i] = (errors[i] + chunk.toString("utf8")).slice(-KEEP_OUTPUT);
+      });
+      child.on("error", (error: NodeJS.ErrnoException) => {
+        exits[i] =
+          error.code === "ENOENT"
+            ? `${names[i]} not installed (on Debian: apt-get install postgresql-client)`
+            : String(error);
+      });
+      child.on("close", (code, signal) => {
+        exits[i] ??=
+          code === 0 ? "ok" : signal === null ? `exit status ${code}` : `signal ${signal}`;
+        if (i === 0) {
+          // The one place a restore commits: everything pg_restore wrote has been read.
+          if (exits[0] === "ok" && consumer.exitCode === null && sql.writable) {
+            committed = true;
+            sql.end("COMMIT;\n");
+          } else {
+            sql.end();
+          }
+        }
+        if (++closed < children.length) {
+          return;
+        }
+        if (committed && exits[1] === "ok") {
+          resolve();
+          return;
+        }
+        // psql's complaint explains pg_restore's broken pipe, not the other way round.
+        const failures = (exits[1] !== "ok" ? [1] : [0]).map((j) => {
+          const output = errors[j].trim() === "" ? "" : `: ${errors[j].trim()}`;
+          return `${names[j]} failed with ${exits[j]}${output}`;
+        });
+        reject(new UserError(`${what} failed and was rolled back: ${failures.join("; ")}`));
+      });
+    });
   });
 }

@@ -1,5 +1,6 @@
-// Restores a pinned snapshot: verify, stop the app, restore the database and files, check the
-// revision, start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
+// Restores a pinned snapshot: verify, stop the app, restore the database (emptied first, then
+// the dump, in one transaction: see RESET_SQL in pgTools.ts) and files, check the revision,
+// start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
 // sessions; docker-compose up -d", with a checksum first and the revision checked after.
 //
 // Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
@@ -15,7 +16,7 @@ import {
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
-import { pgRestore } from "../adapters/pgTools";
+import { restoreDatabase } from "../adapters/pgTools";
 import { startContainers, stopAppContainers } from "../adapters/serviceControl";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
@@ -82,7 +83,7 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
           try {
             for (const entry of manifest.items) {
               if (entry.item === "database") {
-                await pgRestore(inputs.databaseUrl, path.join(dir, DATABASE_FILE), {
+                await restoreDatabase(inputs.databaseUrl, path.join(dir, DATABASE_FILE), {
                   lockTimeoutMs: inputs.lockTimeoutSeconds * 1000,
                 });
               } else if (entry.source !== undefined) {

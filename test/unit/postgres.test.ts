@@ -8,7 +8,12 @@ import {
   locateDatabase,
   splitPassword,
 } from "../../components/adapters/postgres";
-import { libpqTarget, pgDumpArgs, pgRestoreArgs } from "../../components/adapters/pgTools";
+import {
+  libpqTarget,
+  pgDumpArgs,
+  pgRestoreScriptArgs,
+  psqlRestoreArgs,
+} from "../../components/adapters/pgTools";
 
 const URL_WITH_SECRET = "postgres://app%40prod:s3cr%2Ft@db.example:6543/hunter?sslmode=require";
 
@@ -76,7 +81,7 @@ void describe("database URLs", () => {
 });
 
 void describe("pg tools", () => {
-  test("pg_dump and pg_restore get the URL without the password; PGPASSWORD gets it", () => {
+  test("pg_dump, pg_restore and psql get the URL without the password; PGPASSWORD gets it", () => {
     const target = libpqTarget(URL_WITH_SECRET);
     assert.deepEqual(target.env, { PGPASSWORD: "s3cr/t" });
     const dump = pgDumpArgs(target.dbname, "/store/x/database.dump");
@@ -86,13 +91,21 @@ void describe("pg tools", () => {
       "--file=/store/x/database.dump",
       "--dbname=postgres://app%40prod@db.example:6543/hunter?sslmode=require",
     ]);
-    const restore = pgRestoreArgs(target.dbname, "/store/x/database.dump");
-    assert.deepEqual(restore.slice(0, 5), [
+    const restore = psqlRestoreArgs(target.dbname);
+    assert.deepEqual(restore, [
+      "--no-psqlrc",
+      "--quiet",
+      "--no-password",
+      "--set=ON_ERROR_STOP=1",
+      "--dbname=postgres://app%40prod@db.example:6543/hunter?sslmode=require",
+      "--file=-",
+    ]);
+    assert.deepEqual(pgRestoreScriptArgs("/store/x/database.dump"), [
       "--clean",
       "--if-exists",
-      "--single-transaction",
-      "--exit-on-error",
       "--no-password",
+      "--file=-",
+      "/store/x/database.dump",
     ]);
     for (const arg of [...dump, ...restore]) {
       assert.doesNotMatch(arg, /s3cr/);
