@@ -14,7 +14,9 @@ import { Client } from "pg";
 import Docker from "dockerode";
 import { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { MIGRATION_LOCK_KEY, readDatabaseRevision } from "../../components/adapters/postgres";
+import { restoreDatabase } from "../../components/adapters/pgTools";
 import { SnapshotManifest, listSnapshots } from "../../components/backupStore";
+import { MigrationInputs, migrate } from "../../components/providers/migrationProvider";
 import { repoRoot, withStack } from "./workspace";
 
 const project = path.join(repoRoot, "test", "fixtures", "database");
@@ -371,9 +373,51 @@ async function startedAt(container: Docker.Container): Promise<{ running: boolea
   return { running: info.State.Running, at: info.State.StartedAt };
 }
 
+// A migration set whose 0002 creates objects of every kind the snapshot at 0001 does not hold;
+// a restore must remove them, or migrating up again fails on "already exists".
+const TAGS_UP = `CREATE SCHEMA reporting;
+CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE TABLE tags (
+  id serial PRIMARY KEY,
+  item_id int NOT NULL REFERENCES items (id),
+  tag text NOT NULL,
+  feeling mood
+);
+CREATE VIEW reporting.tag_counts AS SELECT item_id, count(*) AS n FROM tags GROUP BY item_id;
+CREATE FUNCTION tag_count(i int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tags WHERE item_id = i $$;
+INSERT INTO tags (item_id, tag, feeling) SELECT id, 'seed', 'happy' FROM items WHERE id <= 10;
+`;
+const TAGS_DOWN = `DROP SCHEMA reporting CASCADE;
+DROP FUNCTION tag_count(int);
+DROP TABLE tags;
+DROP TYPE mood;
+`;
+
+function tagsMigrations(): string {
+  const dir = tempDir("rewind-migrations-");
+  for (const file of ["0001_create_items.up.sql", "0001_create_items.down.sql"]) {
+    fs.copyFileSync(path.join(migrationsDir, file), path.join(dir, file));
+  }
+  fs.writeFileSync(path.join(dir, "0002_tags.up.sql"), TAGS_UP);
+  fs.writeFileSync(path.join(dir, "0002_tags.down.sql"), TAGS_DOWN);
+  return dir;
+}
+
+/** Objects 0002_tags creates, as far as they exist. */
+async function tagsObjects(url: string): Promise<string[]> {
+  const rows = await sql<{ o: string | null }>(
+    url,
+    `SELECT unnest(ARRAY[to_regclass('public.tags')::text, to_regclass('public.tags_id_seq')::text,
+            to_regnamespace('reporting')::text, to_regtype('public.mood')::text,
+            to_regprocedure('public.tag_count(int)')::text]) AS o`,
+  );
+  return rows.map((r) => r.o).filter((o): o is string => o !== null);
+}
+
 test("restore: a pinned snapshot makes database and files equal to it, once", async () => {
   const store = tempDir("rewind-store-");
   const files = tempDir("rewind-files-");
+  const migrations = tagsMigrations();
   const sessions = path.join(files, "sessions");
   fs.mkdirSync(sessions);
   fs.writeFileSync(path.join(sessions, "user_1"), "session one");
@@ -386,7 +430,7 @@ test("restore: a pinned snapshot makes database and files equal to it, once", as
             url,
             database,
             storePath: store,
-            migrationsDir,
+            migrationsDir: migrations,
             revision: "0001",
             include: JSON.stringify(["database", `path:${sessions}`]),
           });
@@ -402,8 +446,10 @@ test("restore: a pinned snapshot makes database and files equal to it, once", as
             `path:${sessions.replace(/\//g, "%2F")}.tar`,
           );
           assert.equal(fs.statSync(sessionsTar).mode & 0o777, 0o600);
+          assert.equal((await tagsObjects(url)).length, 5);
 
           // Life goes on after the snapshot: rows deleted and changed, sessions changed.
+          await sql(url, "DELETE FROM tags");
           await sql(url, "DELETE FROM items WHERE id > 50");
           await sql(url, "UPDATE items SET name = 'changed' WHERE id < 10");
           fs.writeFileSync(path.join(sessions, "user_1"), "changed");
@@ -418,6 +464,7 @@ test("restore: a pinned snapshot makes database and files equal to it, once", as
           assert.equal(await readDatabaseRevision(url), "0001");
           assert.deepEqual(await itemsChecksum(url), atOne);
           assert.deepEqual(await columnsOfItems(url), ["id", "name", "legacy_code"]);
+          assert.deepEqual(await tagsObjects(url), [], "what 0002 created is gone");
           assert.deepEqual(fs.readdirSync(sessions), ["user_1"]);
           assert.equal(fs.readFileSync(path.join(sessions, "user_1"), "utf8"), "session one");
           const after = await startedAt(container);
@@ -429,12 +476,19 @@ test("restore: a pinned snapshot makes database and files equal to it, once", as
           const again = await timed("up with the same pin", () => up(stack));
           assert.deepEqual(again.summary.resourceChanges, { same: 3 });
           assert.equal((await itemsChecksum(url)).count, atOne.count + 1);
+
+          // Unpinned, the database migrates up again as if 0002 had never run.
+          await configure(stack, { restoreSnapshot: undefined, revision: "0002" });
+          const reapplied = await timed("up 0001->0002 after the restore", () => up(stack));
+          assert.deepEqual(reapplied.outputs.appliedSteps.value, ["0002_tags.up.sql"]);
+          assert.equal((await tagsObjects(url)).length, 5);
         }),
       ),
     );
   } finally {
-    fs.rmSync(store, { recursive: true, force: true });
-    fs.rmSync(files, { recursive: true, force: true });
+    for (const dir of [store, files, migrations]) {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 
@@ -533,5 +587,100 @@ test("an unreachable database fails with host:port and database, never the passw
     });
   } finally {
     fs.rmSync(store, { recursive: true, force: true });
+  }
+});
+
+// The adapters directly (no engine): the failure modes a pulumi up cannot stage on purpose.
+
+const migrationDefaults: MigrationInputs = {
+  databaseUrl: "",
+  database: "",
+  tool: "sql",
+  migrationsDir: "",
+  fromRevision: "base",
+  revision: "base",
+  snapshotId: "",
+  snapshotDatabase: "",
+  snapshotRevision: "",
+  storePath: "",
+  lockTimeoutSeconds: 5,
+  image: "",
+  commandUp: [],
+  commandDown: [],
+  revisions: [],
+  env: {},
+  dockerHost: "",
+};
+
+test("restoreDatabase: a dump pg_restore cannot read leaves the database as it was", async () => {
+  const dir = tempDir("rewind-bad-dump-");
+  try {
+    await withDatabase(async (url) => {
+      await sql(url, fs.readFileSync(path.join(migrationsDir, "0001_create_items.up.sql"), "utf8"));
+      const before = await itemsChecksum(url);
+      const bad = path.join(dir, "database.dump");
+      fs.writeFileSync(bad, "PGDMP but not really a dump");
+      await assert.rejects(
+        restoreDatabase(url, bad),
+        /restore into database "rewind_db_\w+" at [\d.]+:\d+ failed and was rolled back: pg_restore failed/,
+      );
+      assert.deepEqual(await itemsChecksum(url), before, "the reset was rolled back");
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a migration killed mid-step leaves the database at the last committed revision", async () => {
+  const dir = tempDir("rewind-slow-migrations-");
+  try {
+    for (const file of ["0001_create_items.up.sql", "0001_create_items.down.sql"]) {
+      fs.copyFileSync(path.join(migrationsDir, file), path.join(dir, file));
+    }
+    fs.writeFileSync(
+      path.join(dir, "0002_slow.up.sql"),
+      "ALTER TABLE items ADD COLUMN slow text;\nSELECT pg_sleep(30);\n",
+    );
+    await withDatabase(async (url, database) => {
+      const inputs = {
+        ...migrationDefaults,
+        databaseUrl: url,
+        database,
+        migrationsDir: dir,
+        fromRevision: "base",
+        revision: "0002",
+        snapshotId: "taken-by-the-test",
+      };
+      const running = migrate(inputs);
+      // Wait until step 0002 is sleeping, then kill its session as a crash would.
+      let pid: number | undefined;
+      for (let i = 0; i < 100 && pid === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const rows = await sql<{ pid: number }>(
+          url,
+          `SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%'
+              AND pid <> pg_backend_pid()`,
+        );
+        pid = rows[0]?.pid;
+      }
+      assert.ok(pid !== undefined, "step 0002 started");
+      await sql(url, "SELECT pg_terminate_backend($1)", [pid]);
+      await assert.rejects(
+        running,
+        /0002_slow\.up\.sql failed on .*the database stays at revision 0001/,
+      );
+      assert.equal(await readDatabaseRevision(url), "0001");
+      assert.deepEqual(await columnsOfItems(url), ["id", "name", "legacy_code"]);
+      // The lock went with the session: the next migration is not blocked.
+      const [{ free }] = await sql<{ free: boolean }>(
+        url,
+        "SELECT pg_try_advisory_lock($1::bigint) AS free",
+        [MIGRATION_LOCK_KEY],
+      );
+      assert.equal(free, true);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
