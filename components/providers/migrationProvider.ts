@@ -186,7 +186,11 @@ async function planSteps(
     );
   }
   if (set === undefined) {
-    return commandSteps(inputs, known, current);
+    const steps = commandSteps(inputs, known, current);
+    if (steps.length > 0) {
+      await checkSnapshot(inputs, current);
+    }
+    return steps;
   }
   const route = stepsBetween(set, current, inputs.revision);
   if (route.direction === "none") {

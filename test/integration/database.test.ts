@@ -684,3 +684,58 @@ test("a migration killed mid-step leaves the database at the last committed revi
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the command tool runs its argument arrays in the app image and records the revision", async () => {
+  const image = `${process.env.REWIND_REGISTRY ?? "127.0.0.1:5000"}/hunter:1.0.0`;
+  // A stand-in for `alembic upgrade <rev>`: node with the image's pg, the revision appended.
+  const script = (up: boolean) =>
+    "const { Client } = require('pg');" +
+    "const c = new Client({ connectionString: process.env.DATABASE_URL });" +
+    `const sql = process.argv[1] === '${up ? "r1" : "base"}' ? ` +
+    `'${up ? "CREATE TABLE cmd_marker (rev text)" : "DROP TABLE cmd_marker"}' : 'SELECT 1';` +
+    "c.connect().then(() => c.query(sql)).then(() => c.end())" +
+    ".catch((e) => { console.error(e.message); process.exit(1); });";
+  await withDatabase(async (url, database) => {
+    const inputs: MigrationInputs = {
+      ...migrationDefaults,
+      databaseUrl: url,
+      database,
+      tool: "command",
+      image,
+      commandUp: ["node", "-e", script(true)],
+      commandDown: ["node", "-e", script(false)],
+      revisions: ["r1"],
+      fromRevision: "base",
+      revision: "r1",
+      snapshotId: "taken-by-the-test",
+    };
+    const upResult = await timed("command up", () => migrate(inputs));
+    assert.equal(upResult.revision, "r1");
+    assert.deepEqual(await sql(url, "SELECT to_regclass('cmd_marker') IS NOT NULL AS t"), [
+      { t: true },
+    ]);
+
+    const down = await timed("command down", () =>
+      migrate({ ...inputs, fromRevision: "r1", revision: "base" }),
+    );
+    assert.equal(down.revision, "base");
+    assert.deepEqual(await sql(url, "SELECT to_regclass('cmd_marker') IS NOT NULL AS t"), [
+      { t: false },
+    ]);
+    const history = await sql<{ direction: string; step: string }>(
+      url,
+      "SELECT direction, step FROM rewind_schema_version ORDER BY id",
+    );
+    assert.deepEqual(
+      history.map((h) => h.direction),
+      ["up", "down"],
+    );
+    assert.match(history[0].step, /^node -e .* r1$/s);
+
+    await assert.rejects(
+      migrate({ ...inputs, commandUp: ["node", "-e", "process.exit(3)"] }),
+      /command migration base -> r1 failed: \["node","-e","process.exit\(3\)","r1"\] exited with 3/,
+    );
+    assert.equal(await readDatabaseRevision(url), "base");
+  });
+});
