@@ -651,7 +651,11 @@ test("a migration killed mid-step leaves the database at the last committed revi
         revision: "0002",
         snapshotId: "taken-by-the-test",
       };
-      const running = migrate(inputs);
+      // The expectation is attached at once: the rejection may come before the kill returns.
+      const failed = assert.rejects(
+        migrate(inputs),
+        /0002_slow\.up\.sql failed on .*the database stays at revision 0001/,
+      );
       // Wait until step 0002 is sleeping, then kill its session as a crash would.
       let pid: number | undefined;
       for (let i = 0; i < 100 && pid === undefined; i++) {
@@ -666,10 +670,7 @@ test("a migration killed mid-step leaves the database at the last committed revi
       }
       assert.ok(pid !== undefined, "step 0002 started");
       await sql(url, "SELECT pg_terminate_backend($1)", [pid]);
-      await assert.rejects(
-        running,
-        /0002_slow\.up\.sql failed on .*the database stays at revision 0001/,
-      );
+      await failed;
       assert.equal(await readDatabaseRevision(url), "0001");
       assert.deepEqual(await columnsOfItems(url), ["id", "name", "legacy_code"]);
       // The lock went with the session: the next migration is not blocked.
