@@ -1,18 +1,12 @@
-// The CLI's one adapter to Pulumi: the Automation API (LocalWorkspace + Stack) for history,
-// outputs, config, preview and up, and the same CLI binary for the config writes the API has
-// no options for (`--config-file`, `--type`). Every decision about what to run is made by the
-// pure modules beside this one.
+// The CLI's one adapter to Pulumi: the `pulumi` CLI for reads and config writes (one call each,
+// with --stack; the Automation API has no option for `--config-file`, `--type` or a secret on
+// stdin), the Automation API (LocalWorkspace + Stack) for preview and up with their engine
+// events. Every decision about what to run is made by the pure modules beside this one.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  ConcurrentUpdateError,
-  EngineEvent,
-  LocalWorkspace,
-  OutputMap,
-  Stack,
-} from "@pulumi/pulumi/automation";
+import type { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { UserError } from "../components/errors";
 import { CliIo } from "./options";
 import { newProgressState, plain, renderEvent } from "./progress";
@@ -33,26 +27,56 @@ export interface EngineOutcome {
   readonly error?: string;
 }
 
-/** One selected stack of the project, and the calls the commands make on it. */
+/** The Automation API's objects, created only when the engine must run (preview, up). */
+interface Automation {
+  readonly stack: Stack;
+  readonly workspace: LocalWorkspace;
+  readonly previouslySelected: string | undefined;
+}
+
+// A page of `pulumi stack history`; the CLI's default page is 10 updates, which would silently
+// drop the rest (and renumber what is left), so Rewind asks for pages this big until one is
+// short. REWIND_HISTORY_PAGE_SIZE exists so the integration test can cross page boundaries.
+function historyPage(): number {
+  const n = Number(process.env.REWIND_HISTORY_PAGE_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 1000;
+}
+
+/**
+ * One stack of the project, and the calls the commands make on it. Reads (history, outputs,
+ * config) are single `pulumi` CLI calls with `--stack`: they neither load the Automation API
+ * (over a second of startup) nor select the stack. The Automation API runs preview and up, with
+ * their engine events.
+ */
 export class StackSession {
+  private automation: Promise<Automation> | undefined;
+
   private constructor(
     readonly name: string,
-    readonly stack: Stack,
-    private readonly workspace: LocalWorkspace,
-    private readonly previouslySelected: string | undefined,
+    readonly workDir: string,
   ) {}
 
   /**
-   * Selects the stack named by --stack / REWIND_STACK, or the selected one.
-   * @throws UserError when no stack is named or selected, or the name does not exist.
+   * The stack named by --stack / REWIND_STACK, or the selected one.
+   * @throws UserError when no stack is named or selected; a named stack that does not exist
+   * fails at its first call, with the CLI's "no stack named" turned into a UserError.
    */
   static async open(workDir: string, requested: string | undefined): Promise<StackSession> {
-    const workspace = await LocalWorkspace.create({ workDir });
-    const stacks = await workspace.listStacks();
+    if (!fs.existsSync(path.join(workDir, "Pulumi.yaml"))) {
+      throw new UserError(
+        `${workDir} is not a Pulumi project (no Pulumi.yaml); set REWIND_PROJECT_DIR`,
+      );
+    }
+    if (requested !== undefined) {
+      return new StackSession(requested, workDir);
+    }
+    const stacks = JSON.parse(await pulumiCli(workDir, ["stack", "ls", "--json"])) as {
+      name: string;
+      current: boolean;
+    }[];
     const selected = stacks.find((s) => s.current)?.name;
-    const name = requested ?? selected;
-    const names = stacks.map((s) => s.name);
-    if (name === undefined) {
+    if (selected === undefined) {
+      const names = stacks.map((s) => s.name);
       throw new UserError(
         `no stack selected: pass --stack <name> or set REWIND_STACK` +
           (names.length > 0
@@ -60,83 +84,97 @@ export class StackSession {
             : " (the project has no stacks yet)"),
       );
     }
-    if (!names.includes(name)) {
-      throw new UserError(
-        `no stack named ${JSON.stringify(name)} in ${workDir}` +
-          (names.length > 0 ? `; stacks: ${names.join(", ")}` : "; the project has no stacks yet"),
-      );
-    }
-    const stack = await Stack.select(name, workspace);
-    return new StackSession(name, stack, workspace, selected);
+    return new StackSession(selected, workDir);
   }
 
   /**
-   * Puts the user's own stack selection back: Stack.select runs `pulumi stack select`, and a
-   * `rewind history --stack prod` should not change which stack a later `pulumi up` targets.
+   * Puts the user's own stack selection back if preview or up needed the Automation API:
+   * Stack.select runs `pulumi stack select`, and a `rewind rollback --stack prod` should not
+   * change which stack a later `pulumi up` targets.
    */
   async close(): Promise<void> {
-    if (this.previouslySelected !== undefined && this.previouslySelected !== this.name) {
-      await this.workspace.selectStack(this.previouslySelected);
+    if (this.automation === undefined) {
+      return;
+    }
+    const { workspace, previouslySelected } = await this.automation;
+    if (previouslySelected !== undefined && previouslySelected !== this.name) {
+      await workspace.selectStack(previouslySelected);
     }
   }
 
-  get workDir(): string {
-    return this.workspace.workDir;
+  private engine(): Promise<Automation> {
+    this.automation ??= (async () => {
+      const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
+      const workspace = await LocalWorkspace.create({ workDir: this.workDir });
+      const previouslySelected = (await workspace.stack())?.name;
+      const stack = await Stack.select(this.name, workspace);
+      return { stack, workspace, previouslySelected };
+    })();
+    return this.automation;
   }
 
-  /** The whole history, oldest first, in one CLI call (config included, secrets decrypted). */
+  /** The whole history, oldest first, with each update's config (secrets decrypted). */
   async history(): Promise<HistoryEntry[]> {
-    const updates = await this.stack.history(undefined, undefined, true);
-    return toEntries(updates as unknown as UpdateRecord[]);
+    const updates: UpdateRecord[] = [];
+    const size = historyPage();
+    for (let page = 1; ; page++) {
+      const text = await this.pulumi([
+        "stack",
+        "history",
+        "--json",
+        "--show-secrets",
+        "--stack",
+        this.name,
+        "--page-size",
+        String(size),
+        "--page",
+        String(page),
+      ]);
+      const batch = JSON.parse(text, (key, value: unknown) =>
+        (key === "startTime" || key === "endTime") && typeof value === "string"
+          ? new Date(value)
+          : value,
+      ) as UpdateRecord[] | null;
+      updates.push(...(batch ?? []));
+      if ((batch ?? []).length < size) {
+        return toEntries(updates);
+      }
+    }
   }
 
   /** The stack's outputs as plain values (the contract's appVersion, digest, ...). */
   async outputs(): Promise<StackOutputs> {
-    return plainOutputs(await this.stack.outputs());
+    const text = await this.pulumi([
+      "stack",
+      "output",
+      "--json",
+      "--show-secrets",
+      "--stack",
+      this.name,
+    ]);
+    return plainOutputs(JSON.parse(text) as Record<string, unknown>);
   }
 
-  /** The current config with secrets decrypted and structured values parsed. */
+  /** The current config with secrets decrypted and structured values parsed (objectValue). */
   async config(): Promise<StackConfig> {
-    // getAllConfig returns the CLI's JSON as is, objectValue included (the type omits it).
-    return (await this.stack.getAllConfig()) as unknown as StackConfig;
+    const text = await this.pulumi(["config", "--json", "--show-secrets", "--stack", this.name]);
+    return JSON.parse(text) as StackConfig;
   }
 
   /**
-   * Runs `pulumi <args>` in the project, for the config writes the Automation API cannot
-   * express; `stdin` carries a secret value so it never appears in the process list.
+   * Runs `pulumi <args>` in the project; `stdin` carries a secret value so it never appears in
+   * the process list.
    */
-  async pulumi(args: readonly string[], stdin?: string): Promise<string> {
-    const env = { ...process.env };
-    if (this.workspace.pulumiHome !== undefined) {
-      env.PULUMI_HOME = this.workspace.pulumiHome;
-    }
-    // Global flags go first: anything after a "--" would be taken as a value.
-    const child = spawn(this.workspace.pulumiCommand.command, ["--non-interactive", ...args], {
-      cwd: this.workDir,
-      env,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin ?? "");
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on("error", reject);
-      child.on("close", resolve);
-    });
-    if (code !== 0) {
-      throw new Error(
-        `pulumi ${args.slice(0, 2).join(" ")} failed: ${plain(stderr).trim() || `exit ${String(code)}`}`,
-      );
-    }
-    return stdout;
+  pulumi(args: readonly string[], stdin?: string): Promise<string> {
+    return pulumiCli(this.workDir, args, stdin);
   }
 
   /** The stack's config file: `<project>/<stackConfigDir>/Pulumi.<stack>.yaml`. */
-  async configFile(): Promise<string> {
-    const settings = (await this.workspace.projectSettings()) as unknown as Record<string, unknown>;
-    const dir = typeof settings.stackConfigDir === "string" ? settings.stackConfigDir : ".";
+  configFile(): string {
+    const project = fs.readFileSync(path.join(this.workDir, "Pulumi.yaml"), "utf8");
+    // A top-level scalar; reading it with a regex spares a YAML dependency for one key.
+    const match = /^stackConfigDir:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*(#.*)?$/m.exec(project);
+    const dir = match?.[1] ? match[1] : ".";
     const short = this.name.split("/").at(-1) ?? this.name;
     return path.resolve(this.workDir, dir, `Pulumi.${short}.yaml`);
   }
@@ -147,7 +185,7 @@ export class StackSession {
    * written, so nothing has to be put back, even if the process is killed mid-preview.
    */
   async withConfigCopy<T>(body: (file: string) => Promise<T>): Promise<T> {
-    const real = await this.configFile();
+    const real = this.configFile();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-config-"));
     const copy = path.join(dir, path.basename(real));
     try {
@@ -170,7 +208,8 @@ export class StackSession {
   ): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const result = await this.stack.preview({
+      const { stack } = await this.engine();
+      const result = await stack.preview({
         configFile,
         onEvent: (e) => {
           events.push(e);
@@ -187,7 +226,8 @@ export class StackSession {
   async up(message: string, onEvent: (e: EngineEvent) => void): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const result = await this.stack.up({
+      const { stack } = await this.engine();
+      const result = await stack.up({
         message,
         onEvent: (e) => {
           events.push(e);
@@ -197,7 +237,7 @@ export class StackSession {
       return {
         ok: result.summary.result === "succeeded",
         changes: counts(result.summary.resourceChanges ?? {}),
-        outputs: plainOutputs(result.outputs),
+        outputs: plainOutputs(valuesOf(result.outputs)),
         events,
       };
     } catch (error) {
@@ -210,10 +250,10 @@ function counts(map: Record<string, number | undefined>): Record<string, number>
   return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, v ?? 0]));
 }
 
-function plainOutputs(outputs: OutputMap): StackOutputs {
-  const value = (k: string): unknown => outputs[k]?.value;
-  const text = (k: string) => (typeof value(k) === "string" ? (value(k) as string) : undefined);
-  const snapshot = value("snapshotId");
+/** The contract's outputs from `{ name: value }` (the CLI's JSON, or an OutputMap's values). */
+function plainOutputs(values: Record<string, unknown>): StackOutputs {
+  const text = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
+  const snapshot = values.snapshotId;
   return {
     appVersion: text("appVersion"),
     digest: text("digest"),
@@ -226,10 +266,54 @@ function plainOutputs(outputs: OutputMap): StackOutputs {
   };
 }
 
+function valuesOf(outputs: OutputMap): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * Runs the `pulumi` on PATH (scripts/env.sh puts the project's build first) in `cwd`.
+ * @throws UserError when the stack does not exist; Error with the CLI's stderr otherwise.
+ */
+export async function pulumiCli(
+  cwd: string,
+  args: readonly string[],
+  stdin?: string,
+): Promise<string> {
+  // Global flags go first: anything after a "--" would be taken as a value.
+  const child = spawn("pulumi", ["--non-interactive", ...args], {
+    cwd,
+    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(stdin ?? "");
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on("error", (error) =>
+      reject(new Error(`cannot run pulumi (${error.message}); source scripts/env.sh first`)),
+    );
+    child.on("close", resolve);
+  });
+  if (code !== 0) {
+    const said = plain(stderr).trim();
+    const missing = /no stack named '([^']+)' found/.exec(said);
+    if (missing !== null) {
+      throw new UserError(`no stack named ${JSON.stringify(missing[1])} in ${cwd}`);
+    }
+    throw new Error(
+      `pulumi ${args.slice(0, 2).join(" ")} failed: ${said || `exit ${String(code)}`}`,
+    );
+  }
+  return stdout;
+}
+
 // The engine's own error diagnostics say what failed; the CommandError's message is the whole
 // CLI transcript. A concurrent update is named, since the fix is to wait.
 function engineError(error: unknown, events: readonly EngineEvent[]): string {
-  if (error instanceof ConcurrentUpdateError) {
+  if (error instanceof Error && error.name === "ConcurrentUpdateError") {
     return "another update of this stack is in progress; wait for it to finish";
   }
   const diagnostics = events

@@ -72,6 +72,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
 
 /** The real terminal. */
 export function processIo(): CliIo {
+  // `rewind history | head`: a reader that stops early is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") {
+      process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    }
+    throw error;
+  });
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),

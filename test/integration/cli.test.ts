@@ -33,7 +33,13 @@ interface CliResult {
 function rewind(dir: string, stack: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, REWIND_PROJECT_DIR: dir, REWIND_STACK: stack },
+      // Pages of 3 updates: every history read crosses page boundaries on the real CLI.
+      env: {
+        ...process.env,
+        REWIND_PROJECT_DIR: dir,
+        REWIND_STACK: stack,
+        REWIND_HISTORY_PAGE_SIZE: "3",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -83,9 +83,13 @@ describe("rewind", () => {
     );
   });
 
-  test("an engine failure (here: no project) is exit 3, not a crash", async () => {
+  test("a project directory without Pulumi.yaml is bad input, named", async () => {
     const io = fakeIo({ REWIND_STACK: "dev" });
-    assert.equal(await main(["history"], io), ExitCode.failed);
-    assert.match(io.err, /^rewind history: /);
+    assert.equal(await main(["history"], io), ExitCode.badInput);
+    assert.equal(
+      io.err,
+      "rewind history: /nonexistent/rewind-project is not a Pulumi project (no Pulumi.yaml); " +
+        "set REWIND_PROJECT_DIR\n",
+    );
   });
 });
