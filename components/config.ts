@@ -150,38 +150,22 @@ export const appSchema = strictObject({
   /** Further processes from the same image (a worker beside the API), each with its own ports. */
   services: z.array(serviceSchema, { error: "a list of services" }).optional(),
 }).superRefine((app, ctx) => {
-  // Host networking: every replica of every process takes a port, so the ranges must fit below
-  // 65536 and must not overlap, or the second container fails to bind at deploy time.
-  const ranges: { label: string; first: number; last: number }[] = [];
+  // Each process's router owns its public port on the host network; replicas take free ports
+  // chosen at deploy time. Two processes on one public port would fail to bind at deploy time.
+  const owners = new Map<number, string>();
   const names = new Map<string, string>([[app.name, "rewind:app"]]);
-  const place = (
-    label: string,
-    path: (string | number)[],
-    port: number,
-    replicas: number,
-  ): void => {
-    const last = port + replicas - 1;
-    if (last > MAX_PORT) {
-      ctx.addIssue({
-        code: "custom",
-        path: [...path, "replicas"],
-        message: `at most ${MAX_PORT - port + 1} with port ${port} (replica i listens on port + i)`,
-      });
-      return;
-    }
-    const clash = ranges.find((r) => port <= r.last && r.first <= last);
-    if (clash !== undefined) {
+  const place = (label: string, path: (string | number)[], port: number): void => {
+    const owner = owners.get(port);
+    if (owner !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: [...path, "port"],
-        message:
-          `a port whose range (port to port + replicas - 1) does not overlap ` +
-          `${clash.label} (${clash.first} to ${clash.last})`,
+        message: `a port not already the public port of ${owner}`,
       });
     }
-    ranges.push({ label, first: port, last });
+    owners.set(port, label);
   };
-  place("rewind:app", [], app.port, app.replicas);
+  place("rewind:app", [], app.port);
   (app.services ?? []).forEach((service, i) => {
     const label = `rewind:app.services[${i}]`;
     const taken = names.get(service.name);
@@ -193,7 +177,7 @@ export const appSchema = strictObject({
       });
     }
     names.set(service.name, label);
-    place(label, ["services", i], service.port, service.replicas);
+    place(label, ["services", i], service.port);
   });
 }, afterFields);
 
