@@ -31,7 +31,6 @@ export interface EngineOutcome {
 interface Automation {
   readonly stack: Stack;
   readonly workspace: LocalWorkspace;
-  readonly previouslySelected: string | undefined;
 }
 
 // A page of `pulumi stack history`; the CLI's default page is 10 updates, which would silently
@@ -88,27 +87,27 @@ export class StackSession {
   }
 
   /**
-   * Puts the user's own stack selection back if preview or up needed the Automation API:
-   * Stack.select runs `pulumi stack select`, and a `rewind rollback --stack prod` should not
-   * change which stack a later `pulumi up` targets.
+   * Nothing to put back: the session never selects a stack (see engine()). Kept so commands
+   * release what a session holds in one place.
    */
-  async close(): Promise<void> {
-    if (this.automation === undefined) {
-      return;
-    }
-    const { workspace, previouslySelected } = await this.automation;
-    if (previouslySelected !== undefined && previouslySelected !== this.name) {
-      await workspace.selectStack(previouslySelected);
-    }
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private engine(): Promise<Automation> {
     this.automation ??= (async () => {
       const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
       const workspace = await LocalWorkspace.create({ workDir: this.workDir });
-      const previouslySelected = (await workspace.stack())?.name;
+      // Stack.select runs `pulumi stack select`, which writes the project's selected stack, a
+      // file every shell and process in the checkout shares: a `rewind rollback --stack prod`
+      // would change which stack a later `pulumi up` targets, and a concurrent command or test
+      // that put back "its" selection failed once that stack was removed. Preview and up pass
+      // --stack themselves, so the session only checks that the stack exists.
+      workspace.selectStack = async (name: string) => {
+        await pulumiCli(this.workDir, ["stack", "--show-name", "--stack", name]);
+      };
       const stack = await Stack.select(this.name, workspace);
-      return { stack, workspace, previouslySelected };
+      return { stack, workspace };
     })();
     return this.automation;
   }
