@@ -117,6 +117,10 @@ export async function planRollback(
 
   let preview: PreviewOutcome | undefined;
   if (options.preview) {
+    // The preview's progress comes before the plan it ends in; this line says what it is.
+    if (!options.quiet) {
+      options.io.stderr(`Previewing update ${target.number}'s config…\n`);
+    }
     const outcome = await session.withConfigCopy(async (file) => {
       for (const command of pinCommands(writes, session.name, file)) {
         await session.pulumi(command.args, command.stdin);
