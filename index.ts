@@ -50,6 +50,19 @@ async function release() {
     storePath,
     restoreSnapshot: config.restore.snapshot,
   });
+  if (
+    current.restoreRevision !== undefined &&
+    current.restoreRevision !== config.database.revision
+  ) {
+    // A restore lands the schema at the snapshot's revision; a different pin would migrate
+    // straight after it, without the backup every schema change needs.
+    throw new UserError(
+      `stack "${stack}": rewind:restore.snapshot ${config.restore.snapshot} was taken at ` +
+        `revision ${current.restoreRevision}, but rewind:database.revision is ` +
+        `${config.database.revision}; pin revision ${current.restoreRevision} with the snapshot, ` +
+        `or set rewind:restore.snapshot to null once the restore is done`,
+    );
+  }
   const plan = planRelease({
     current: current.deployed ? current : undefined,
     desired: {
