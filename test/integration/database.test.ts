@@ -17,71 +17,12 @@ import { MIGRATION_LOCK_KEY, readDatabaseRevision } from "../../components/adapt
 import { restoreDatabase } from "../../components/adapters/pgTools";
 import { SnapshotManifest, listSnapshots } from "../../components/backupStore";
 import { MigrationInputs, migrate } from "../../components/providers/migrationProvider";
+import { adminUrl, columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
 import { repoRoot, withStack } from "./workspace";
 
 const project = path.join(repoRoot, "test", "fixtures", "database");
 const migrationsDir = path.join(repoRoot, "examples", "hunter", "migrations");
 const NODE_IMAGE = "rewind/node-base:20.20.2";
-
-function adminUrl(): string {
-  const url = process.env.REWIND_PG_URL;
-  if (!url) {
-    throw new Error("REWIND_PG_URL is not set: run integration tests through scripts/test");
-  }
-  return url;
-}
-
-/** Runs `body` with a fresh database (its URL and name), dropped afterwards. */
-async function withDatabase<T>(body: (url: string, name: string) => Promise<T>): Promise<T> {
-  const name = `rewind_db_${randomBytes(4).toString("hex")}`;
-  const admin = new Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(adminUrl());
-    url.pathname = `/${name}`;
-    try {
-      return await body(url.toString(), name);
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    }
-  } finally {
-    await admin.end();
-  }
-}
-
-async function sql<R extends object = Record<string, unknown>>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Row count and a checksum of every row of `items` (id, name, and slug when it exists). */
-async function itemsChecksum(url: string): Promise<{ count: number; md5: string }> {
-  const [row] = await sql<{ count: string; md5: string }>(
-    url,
-    `SELECT count(*) AS count, md5(coalesce(string_agg(to_jsonb(i)::text, E'\\n' ORDER BY id), ''))
-       AS md5 FROM items i`,
-  );
-  return { count: Number(row.count), md5: row.md5 };
-}
-
-async function columnsOfItems(url: string): Promise<string[]> {
-  const rows = await sql<{ column_name: string }>(
-    url,
-    `SELECT column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = 'items' ORDER BY ordinal_position`,
-  );
-  return rows.map((r) => r.column_name);
-}
 
 type Settings = Record<string, string | undefined>;
 
