@@ -14,7 +14,7 @@ import { Revision } from "./revision";
 export interface ReleaseArgs {
   /** The stack's validated config. */
   config: RewindConfig;
-  /** `rewind:database.url`, as a secret. */
+  /** `rewind:database.url`; the Release makes it a secret if it is not one already. */
   databaseUrl: pulumi.Input<string>;
   /** The database's name (from the URL), for snapshots and policies. */
   database: string;
@@ -59,6 +59,9 @@ export class Release extends pulumi.ComponentResource {
     };
     const storePath = args.storePath;
     const restoreSnapshot = plan.direction === "restore" ? config.restore.snapshot : null;
+    // A secret whatever the caller passed: additionalSecretOutputs hides the children's outputs,
+    // not the inputs the state also records, so a plain URL would be stored in the clear.
+    const databaseUrl = pulumi.secret(args.databaseUrl);
 
     let backup: BackupSnapshot | undefined;
     let restore: Restore | undefined;
@@ -71,7 +74,7 @@ export class Release extends pulumi.ComponentResource {
           restore = new Restore(
             `${name}-restore`,
             {
-              databaseUrl: args.databaseUrl,
+              databaseUrl,
               database: args.database,
               storePath,
               snapshotId: restoreSnapshot!,
@@ -86,7 +89,7 @@ export class Release extends pulumi.ComponentResource {
           backup = new BackupSnapshot(
             `${name}-backup`,
             {
-              databaseUrl: args.databaseUrl,
+              databaseUrl,
               database: args.database,
               revision: args.currentRevision,
               appVersion: args.currentAppVersion ?? "none",
@@ -105,7 +108,7 @@ export class Release extends pulumi.ComponentResource {
           migration = new Migration(
             `${name}-migration`,
             {
-              databaseUrl: args.databaseUrl,
+              databaseUrl,
               database: args.database,
               tool: config.database.migrations.tool,
               migrationsDir: args.migrationsDir,
@@ -132,9 +135,7 @@ export class Release extends pulumi.ComponentResource {
               port: config.app.port,
               // The app finds its database as twelve-factor apps do, unless the config says
               // otherwise; the URL stays a secret in the deployment's state.
-              env: pulumi
-                .secret(args.databaseUrl)
-                .apply((url) => ({ DATABASE_URL: url, ...config.app.env })),
+              env: databaseUrl.apply((url) => ({ DATABASE_URL: url, ...config.app.env })),
               health: config.app.health,
               stackId: args.stackId,
             },
@@ -154,7 +155,7 @@ export class Release extends pulumi.ComponentResource {
               timeoutSeconds: config.app.health.timeoutSeconds,
               smoke: config.gate.smoke,
               sql: config.gate.sql,
-              databaseUrl: args.databaseUrl,
+              databaseUrl,
               enabled: config.gate.enabled,
               trigger: pulumi.interpolate`${app.digest}@${migration.revision}`,
             },
