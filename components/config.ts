@@ -197,10 +197,10 @@ export const migrationsSchema = z.discriminatedUnion(
     }),
     strictObject({
       tool: z.literal("alembic"),
-      /** Directory to run Alembic in; the project directory when absent. */
-      dir: nonEmpty("a directory").optional(),
-      /** Path of `alembic.ini`; Alembic's default when absent. */
-      config: nonEmpty("a path to alembic.ini").optional(),
+      /** Absolute directory inside the app image to run Alembic in; its working dir when absent. */
+      dir: matching(/^\/\S*$/, "an absolute directory inside the app image").optional(),
+      /** Path of `alembic.ini` inside the image (`alembic -c`); `alembic.ini` in `dir` when absent. */
+      config: nonEmpty("a path to alembic.ini inside the app image").optional(),
     }),
     strictObject({
       tool: z.literal("command"),

@@ -55,6 +55,16 @@ export interface MigrationArgs {
   env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** `command`/`alembic`: the Docker Engine. @default "" (DOCKER_HOST) */
   dockerHost?: pulumi.Input<string>;
+  /**
+   * `alembic`: absolute directory inside the image to run Alembic in.
+   * @default "" (the image's working directory)
+   */
+  alembicDir?: pulumi.Input<string>;
+  /**
+   * `alembic`: path of `alembic.ini` inside the image, passed as `alembic -c <config>`.
+   * @default "" (Alembic's own default, `alembic.ini` in the directory it runs in)
+   */
+  alembicConfig?: pulumi.Input<string>;
 }
 
 /**
@@ -90,6 +100,8 @@ export class Migration extends pulumi.dynamic.Resource {
         revisions: args.revisions ?? [],
         env: args.env ?? {},
         dockerHost: args.dockerHost ?? "",
+        alembicDir: args.alembicDir ?? "",
+        alembicConfig: args.alembicConfig ?? "",
         appliedSteps: undefined,
       },
       {

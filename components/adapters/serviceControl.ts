@@ -116,8 +116,28 @@ export interface CommandStep {
   /** Environment of the container (holds the database URL: never logged). */
   readonly env: Readonly<Record<string, string>>;
   readonly dockerHost?: string;
+  /**
+   * Absolute directory inside the image to run the command in (`alembic` finds `alembic.ini`
+   * there).
+   * @default the image's working directory
+   */
+  readonly workingDir?: string;
   /** For the error message, e.g. `alembic migration 0001 -> 0002`. */
   readonly what: string;
+}
+
+/** A command step that ran and exited non-zero: its exit code and the end of its output. */
+export class CommandFailed extends UserError {
+  constructor(
+    public readonly step: CommandStep,
+    public readonly exitCode: number,
+    public readonly output: string,
+  ) {
+    super(
+      `${step.what} failed: ${JSON.stringify(step.argv)} exited with ${exitCode}` +
+        (output === "" ? "" : `: ${output}`),
+    );
+  }
 }
 
 // Enough of the tool's output to explain a failure.
@@ -127,7 +147,7 @@ const KEEP_LOG = 16 * 1024;
  * Runs `step.argv` in a fresh container of `step.image` on the host network (the database is
  * reached as the app reaches it), waits for it, and removes it. Pulls the image when missing:
  * on an upgrade the migration runs before the new app version was ever started.
- * @throws UserError with the exit code and the end of the container's output on failure.
+ * @throws CommandFailed with the exit code and the end of the container's output on failure.
  */
 export async function runCommandStep(step: CommandStep): Promise<void> {
   if (step.image === "") {
@@ -137,12 +157,21 @@ export async function runCommandStep(step: CommandStep): Promise<void> {
   try {
     await docker.getImage(step.image).inspect();
   } catch {
-    const stream = await docker.pull(step.image);
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null) =>
-        error ? reject(error) : resolve(),
-      ),
-    );
+    try {
+      const stream = await docker.pull(step.image);
+      await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(stream, (error: Error | null) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+    } catch (error) {
+      throw new UserError(
+        `${step.what}: cannot pull ${step.image} to run ${JSON.stringify(step.argv)} in: ` +
+          `${(error as Error).message}. Is the image pushed, and the registry reachable? ` +
+          `Nothing was run.`,
+        { cause: error },
+      );
+    }
   }
   const container = await docker.createContainer({
     Image: step.image,
@@ -150,17 +179,16 @@ export async function runCommandStep(step: CommandStep): Promise<void> {
     Env: Object.entries(step.env).map(([k, v]) => `${k}=${v}`),
     Labels: { [ROLE_LABEL]: "migration" },
     HostConfig: { NetworkMode: "host" },
+    ...(step.workingDir === undefined || step.workingDir === ""
+      ? {}
+      : { WorkingDir: step.workingDir }),
   });
   try {
     await container.start();
     const result = (await container.wait()) as { StatusCode: number };
     if (result.StatusCode !== 0) {
       const logs = await container.logs({ stdout: true, stderr: true, follow: false });
-      const text = demux(logs).slice(-KEEP_LOG).trim();
-      throw new UserError(
-        `${step.what} failed: ${JSON.stringify(step.argv)} exited with ${result.StatusCode}` +
-          (text === "" ? "" : `: ${text}`),
-      );
+      throw new CommandFailed(step, result.StatusCode, demux(logs).slice(-KEEP_LOG).trim());
     }
   } finally {
     await container.remove({ force: true }).catch(() => undefined);

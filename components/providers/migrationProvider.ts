@@ -35,7 +35,7 @@ import {
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
-import { runCommandStep } from "../adapters/serviceControl";
+import { CommandFailed, runCommandStep } from "../adapters/serviceControl";
 
 /** How the schema is migrated (`rewind:database.migrations.tool`). */
 export type MigrationTool = "sql" | "alembic" | "command";
@@ -64,6 +64,10 @@ export interface MigrationInputs {
   env: Record<string, string>;
   /** `command`/`alembic`: the Docker Engine; DOCKER_HOST when empty. */
   dockerHost: string;
+  /** `alembic`: absolute directory in the image to run in; the image's working dir when empty. */
+  alembicDir?: string;
+  /** `alembic`: path of alembic.ini in the image (`alembic -c`); `./alembic.ini` when empty. */
+  alembicConfig?: string;
 }
 
 /** What the state records: the inputs, and the revision as read back from the database. */
@@ -77,8 +81,53 @@ export interface MigrationOutputs extends Omit<MigrationInputs, "revision"> {
 // What pulumi-nodejs hands a provider for a value not known during preview.
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-const ALEMBIC_UP = ["alembic", "upgrade"];
-const ALEMBIC_DOWN = ["alembic", "downgrade"];
+/**
+ * The argument array of one Alembic run: `alembic [-c <config>] upgrade|downgrade <revision>`
+ * (`-c` is Alembic's global option, so it comes before the subcommand).
+ */
+export function alembicArgv(up: boolean, revision: Revision, config = ""): string[] {
+  return [
+    "alembic",
+    ...(config === "" ? [] : ["-c", config]),
+    up ? "upgrade" : "downgrade",
+    revision,
+  ];
+}
+
+// Alembic's own record of the revision: one row per head, in the connection's search path.
+const ALEMBIC_VERSION_TABLE = "alembic_version";
+
+/**
+ * The revision Alembic's `alembic_version` table names: `"base"` when the table does not exist
+ * or is empty (never migrated, or downgraded to base).
+ * @throws UserError when it names several heads: a branched history has no single revision.
+ */
+export async function readAlembicRevision(client: Client): Promise<Revision> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+    ALEMBIC_VERSION_TABLE,
+  ]);
+  if (exists.rows[0].t === null) {
+    return BASE;
+  }
+  const rows = (
+    await client.query<{ version_num: string }>(
+      `SELECT version_num FROM ${ALEMBIC_VERSION_TABLE} ORDER BY version_num`,
+    )
+  ).rows;
+  if (rows.length > 1) {
+    throw new UserError(
+      `${ALEMBIC_VERSION_TABLE} names several heads (${rows.map((r) => r.version_num).join(", ")}); ` +
+        `Rewind pins one revision: merge the branches (alembic merge) and pin the merge. ` +
+        `Nothing was changed.`,
+    );
+  }
+  return rows[0]?.version_num ?? BASE;
+}
+
+/** The revision the tool itself reports: Alembic's table for `alembic`, Rewind's otherwise. */
+async function readToolRevision(client: Client, tool: MigrationTool): Promise<Revision> {
+  return tool === "alembic" ? readAlembicRevision(client) : readRevision(client);
+}
 
 /** One step of a migration, whatever the tool. */
 interface PlannedStep {
@@ -265,42 +314,92 @@ function commandSteps(
     return [];
   }
   const up = a < b;
-  const base =
-    inputs.tool === "alembic"
-      ? up
-        ? ALEMBIC_UP
-        : ALEMBIC_DOWN
-      : up
-        ? inputs.commandUp
-        : inputs.commandDown;
-  if (base.length === 0) {
-    throw new UserError(`the command tool has no ${up ? "up" : "down"} command`);
+  const alembic = inputs.tool === "alembic";
+  let argv: string[];
+  if (alembic) {
+    argv = alembicArgv(up, inputs.revision, inputs.alembicConfig ?? "");
+  } else {
+    const base = up ? inputs.commandUp : inputs.commandDown;
+    if (base.length === 0) {
+      throw new UserError(`the command tool has no ${up ? "up" : "down"} command`);
+    }
+    argv = [...base, inputs.revision];
   }
-  const argv = [...base, inputs.revision];
+  const what = `${inputs.tool} migration ${current} -> ${inputs.revision}`;
   return [
     {
       from: current,
       to: inputs.revision,
       label: JSON.stringify(argv),
       run: async (client) => {
-        // The tool runs its own transactions; the version row follows once it succeeded.
-        await runCommandStep({
-          image: inputs.image,
-          argv,
-          env: { ...inputs.env, DATABASE_URL: inputs.databaseUrl },
-          dockerHost: inputs.dockerHost,
-          what: `${inputs.tool} migration ${current} -> ${inputs.revision}`,
-        });
-        await ensureVersionTable(client);
-        await recordStep(client, {
-          revision: inputs.revision,
-          fromRevision: current,
-          direction: up ? "up" : "down",
-          step: argv.join(" "),
-        });
+        const record = (revision: Revision) =>
+          recordStep(client, {
+            revision,
+            fromRevision: current,
+            direction: up ? "up" : "down",
+            step: argv.join(" "),
+          });
+        let failure: unknown;
+        try {
+          await runCommandStep({
+            image: inputs.image,
+            argv,
+            env: { ...inputs.env, DATABASE_URL: inputs.databaseUrl },
+            dockerHost: inputs.dockerHost,
+            workingDir: alembic ? inputs.alembicDir : undefined,
+            what,
+          });
+        } catch (error) {
+          failure = error;
+        }
+        if (!alembic) {
+          // An opaque command: its version row follows only once it succeeded.
+          if (failure !== undefined) throw failure;
+          await record(inputs.revision);
+          return;
+        }
+        // Alembic commits revision by revision (as env.py says), so a failure may stop
+        // between two: its own table says where, and Rewind's record follows it.
+        const reached = await readAlembicRevision(client);
+        if (reached !== current) {
+          await record(reached);
+        }
+        if (failure !== undefined) {
+          throw alembicFailure(what, failure, current, reached);
+        }
+        if (reached !== inputs.revision) {
+          throw new UserError(
+            `${what}: ${JSON.stringify(argv)} succeeded but ${ALEMBIC_VERSION_TABLE} names ` +
+              `revision ${reached}, not ${inputs.revision}; does env.py commit its transaction? ` +
+              `Rewind recorded ${reached}.`,
+          );
+        }
       },
     },
   ];
+}
+
+/** A failed Alembic run, saying where the database stayed; the tool's output comes last. */
+function alembicFailure(
+  what: string,
+  failure: unknown,
+  current: Revision,
+  reached: Revision,
+): UserError {
+  const where =
+    reached === current
+      ? `The database stays at revision ${current}`
+      : `The revisions up to ${reached} were committed before the failure: the database is ` +
+        `at revision ${reached}, which Rewind recorded`;
+  if (failure instanceof CommandFailed) {
+    return new UserError(
+      `${what} failed: ${JSON.stringify(failure.step.argv)} exited with ${failure.exitCode}. ` +
+        `${where} (${ALEMBIC_VERSION_TABLE}). Alembic's output:\n${failure.output}`,
+      { cause: failure },
+    );
+  }
+  const message = failure instanceof Error ? failure.message : String(failure);
+  return new UserError(`${message} ${where} (${ALEMBIC_VERSION_TABLE}).`, { cause: failure });
 }
 
 /** The refusal of a downgrade through steps without a down script, naming what to restore. */
@@ -418,7 +517,7 @@ export async function migrate(
       withMigrationLock(
         client,
         async () => {
-          const current = await readRevision(client);
+          const current = await readToolRevision(client, inputs.tool);
           const steps = await planSteps(inputs, set, current);
           if (steps.length > 0) {
             await ensureVersionTable(client);
@@ -428,7 +527,7 @@ export async function migrate(
             await step.run(client);
             applied.push(step.label);
           }
-          return { revision: await readRevision(client), appliedSteps: applied };
+          return { revision: await readToolRevision(client, inputs.tool), appliedSteps: applied };
         },
         {
           timeoutMs: inputs.lockTimeoutSeconds * 1000,
@@ -456,6 +555,8 @@ const MIGRATION_INPUTS = [
   "revisions",
   "env",
   "dockerHost",
+  "alembicDir",
+  "alembicConfig",
 ] as const;
 
 /** What the provider process runs (through {@link migrationProvider}). */
@@ -492,9 +593,13 @@ export const migrationImplementation: pulumi.dynamic.ResourceProvider<
     if (props === undefined) {
       throw new InternalError(`Migration ${id}: refresh without state`);
     }
-    const revision = await readDatabaseRevision(props.databaseUrl, {
-      applicationName: "rewind-migration",
-    });
+    // Alembic's own table for alembic: an `alembic downgrade` run by hand shows as drift.
+    const revision =
+      props.tool === "alembic"
+        ? await withClient(props.databaseUrl, readAlembicRevision, {
+            applicationName: "rewind-migration",
+          })
+        : await readDatabaseRevision(props.databaseUrl, { applicationName: "rewind-migration" });
     return { id, props: { ...props, revision } };
   },
 

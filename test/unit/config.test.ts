@@ -451,12 +451,32 @@ describe("parseConfig: rewind:database", () => {
     for (const revision of ["head", "heads", "-1", "ae10+2"]) {
       rejects(
         "rewind:database",
-        (o) => ({ ...o, migrations: { tool: "alembic", dir: "." }, revision }),
+        (o) => ({ ...o, migrations: { tool: "alembic", dir: "/app" }, revision }),
         `stack "prod": rewind:database.revision is ${JSON.stringify(revision)}; allowed: a ` +
           `revision id of letters, digits and _, or "base" (not "head", "heads" or a relative ` +
           `step such as "-1": the pin must name one revision)`,
       );
     }
+  });
+
+  test("Alembic's dir is an absolute directory inside the app image; config is a path", () => {
+    const raw = valid();
+    raw["rewind:database"] = {
+      ...(raw["rewind:database"] as object),
+      migrations: { tool: "alembic", dir: "/srv/app", config: "deploy/alembic.ini" },
+      revision: "0002",
+    };
+    assert.deepEqual(parseConfig("prod", raw).database.migrations, {
+      tool: "alembic",
+      dir: "/srv/app",
+      config: "deploy/alembic.ini",
+    });
+    rejects(
+      "rewind:database",
+      (o) => ({ ...o, migrations: { tool: "alembic", dir: "migrations" }, revision: "0002" }),
+      'stack "prod": rewind:database.migrations.dir is "migrations"; allowed: an absolute ' +
+        "directory inside the app image",
+    );
   });
 
   test("an empty revision", () => {
