@@ -49,7 +49,10 @@ export class HealthGate extends pulumi.dynamic.Resource {
         passed: undefined,
         checkedAt: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl"],
+      },
       "rewind",
       "HealthGate",
     );
