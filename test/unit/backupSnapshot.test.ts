@@ -1,0 +1,158 @@
+// BackupSnapshot under Pulumi's mocks: what it registers (type, name, inputs with their
+// documented defaults), which outputs it declares, and that the URL's output stays secret.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+
+const TYPE = "pulumi-nodejs:dynamic/rewind:BackupSnapshot";
+const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
+const ID = "20261126T010203Z-hunter-0002-3f9a";
+
+const registrations = recordingMocks({
+  [TYPE]: (inputs) => ({
+    id: ID,
+    state: {
+      ...inputs,
+      snapshotId: ID,
+      sha256: "c".repeat(64),
+      size: 4096,
+      verified: true,
+      takenAt: "2026-11-26T01:02:03.000Z",
+      manifestPath: `/srv/backups/${ID}/manifest.json`,
+      pruned: ["20261001T000000Z-hunter-0001-aaaa"],
+      pruneError: "",
+    },
+  }),
+});
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { BackupSnapshot } =
+  require("../../components/backupSnapshot") as typeof import("../../components/backupSnapshot");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+describe("BackupSnapshot", () => {
+  test("the required inputs as given, every optional one at its documented default", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const before = Date.now();
+    const snapshot = new BackupSnapshot(
+      "hunter-backup",
+      {
+        databaseUrl: URL,
+        database: "hunter",
+        revision: "0002",
+        appVersion: "1.1.0",
+        storePath: "/srv/backups",
+      },
+      recordOptions(options),
+    );
+    await value(snapshot.snapshotId);
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [[TYPE, "hunter-backup"]],
+    );
+    const { requestedAt, ...inputs } = withoutProvider(registrations[0]);
+    assert.deepEqual(inputs, {
+      databaseUrl: URL,
+      database: "hunter",
+      revision: "0002",
+      appVersion: "1.1.0",
+      storePath: "/srv/backups",
+      include: ["database"],
+      retain: { days: 30, keepAtLeast: 5 },
+      reason: "manual",
+      volumesRoot: "/var/lib/rewind/volumes",
+      keep: [],
+      lockTimeoutSeconds: 60,
+    });
+    // @default the time of the program run
+    assert.equal(typeof requestedAt, "string");
+    const at = Date.parse(requestedAt as string);
+    assert.equal(new Date(at).toISOString(), requestedAt);
+    assert.ok(at >= before && at <= Date.now(), `requestedAt ${String(requestedAt)}`);
+    assert.deepEqual(options.get("hunter-backup")!.additionalSecretOutputs, ["databaseUrl"]);
+  });
+
+  test("every input given is passed through as given, secrets still secret", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const snapshot = new BackupSnapshot(
+      "full",
+      {
+        databaseUrl: pulumi.secret(URL),
+        database: pulumi.output("hunter"),
+        revision: "0002",
+        appVersion: "1.1.0",
+        storePath: "/srv/backups",
+        include: ["database", "volume:sessions", "path:/srv/hunter/.env"],
+        retain: { days: 0, keepAtLeast: 1 },
+        reason: "migrate 0002->0003",
+        volumesRoot: "/srv/volumes",
+        keep: ["20261101T000000Z-hunter-0001-77aa"],
+        lockTimeoutSeconds: 5,
+        requestedAt: "2026-11-26T00:00:00.000Z",
+      },
+      {
+        ...recordOptions(options),
+        additionalSecretOutputs: ["manifestPath"],
+      },
+    );
+    await value(snapshot.snapshotId);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      revision: "0002",
+      appVersion: "1.1.0",
+      storePath: "/srv/backups",
+      include: ["database", "volume:sessions", "path:/srv/hunter/.env"],
+      retain: { days: 0, keepAtLeast: 1 },
+      reason: "migrate 0002->0003",
+      volumesRoot: "/srv/volumes",
+      keep: ["20261101T000000Z-hunter-0001-77aa"],
+      lockTimeoutSeconds: 5,
+      requestedAt: "2026-11-26T00:00:00.000Z",
+    });
+    // The caller's own secret outputs are kept; the URL is added.
+    assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["manifestPath", "databaseUrl"]);
+  });
+
+  test("declares every output the provider returns", async () => {
+    registrations.length = 0;
+    const snapshot = new BackupSnapshot("outputs", {
+      databaseUrl: URL,
+      database: "hunter",
+      revision: "0002",
+      appVersion: "1.1.0",
+      storePath: "/srv/backups",
+    });
+    assert.deepEqual(
+      {
+        id: await value(snapshot.id),
+        snapshotId: await value(snapshot.snapshotId),
+        sha256: await value(snapshot.sha256),
+        size: await value(snapshot.size),
+        verified: await value(snapshot.verified),
+        takenAt: await value(snapshot.takenAt),
+        manifestPath: await value(snapshot.manifestPath),
+        pruned: await value(snapshot.pruned),
+        pruneError: await value(snapshot.pruneError),
+        database: await value(snapshot.database),
+        revision: await value(snapshot.revision),
+      },
+      {
+        id: ID,
+        snapshotId: ID,
+        sha256: "c".repeat(64),
+        size: 4096,
+        verified: true,
+        takenAt: "2026-11-26T01:02:03.000Z",
+        manifestPath: `/srv/backups/${ID}/manifest.json`,
+        pruned: ["20261001T000000Z-hunter-0001-aaaa"],
+        pruneError: "",
+        database: "hunter",
+        revision: "0002",
+      },
+    );
+  });
+});
