@@ -1,0 +1,242 @@
+// Migration under Pulumi's mocks: what it registers (type, name, inputs with their documented
+// defaults) and which outputs it declares; and its provider's `check`, which refuses bad inputs
+// at preview, before anything runs, with the message the user reads.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+
+const TYPE = "pulumi-nodejs:dynamic/rewind:Migration";
+const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
+
+const registrations = recordingMocks({
+  // The provider reads the revision back from the database; here it reports one of its own, so
+  // the test tells the output from the input.
+  [TYPE]: (inputs) => ({
+    id: "hunter-mh1x",
+    state: { ...inputs, revision: "0002-read-back", appliedSteps: ["0002_add_slug.up.sql"] },
+  }),
+});
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Migration } =
+  require("../../components/migration") as typeof import("../../components/migration");
+const { migrationImplementation } =
+  require("../../components/providers/migrationProvider") as typeof import("../../components/providers/migrationProvider");
+/* eslint-enable @typescript-eslint/no-require-imports */
+type MigrationInputs = import("../../components/providers/migrationProvider").MigrationInputs;
+
+const REQUIRED = {
+  databaseUrl: URL,
+  database: "hunter",
+  tool: "sql" as const,
+  migrationsDir: "/srv/hunter/migrations",
+  fromRevision: "0001",
+  revision: "0002",
+};
+
+describe("Migration", () => {
+  test("the required inputs as given, every optional one at its documented default", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const migration = new Migration("hunter-migration", REQUIRED, recordOptions(options));
+    await value(migration.revision);
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [[TYPE, "hunter-migration"]],
+    );
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      ...REQUIRED,
+      snapshotId: "",
+      snapshotDatabase: "",
+      snapshotRevision: "",
+      storePath: "",
+      lockTimeoutSeconds: 60,
+      image: "",
+      commandUp: [],
+      commandDown: [],
+      revisions: [],
+      env: {},
+      dockerHost: "",
+      alembicDir: "",
+      alembicConfig: "",
+    });
+    assert.deepEqual(options.get("hunter-migration")!.additionalSecretOutputs, [
+      "databaseUrl",
+      "env",
+    ]);
+  });
+
+  test("every input given is passed through as given, secrets still secret", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const migration = new Migration(
+      "alembic",
+      {
+        databaseUrl: pulumi.secret(URL),
+        database: "hunter",
+        tool: "alembic",
+        migrationsDir: "",
+        fromRevision: "ae1027a6acf",
+        revision: pulumi.output("27c6a30d7c24"),
+        snapshotId: pulumi.output("20261126T010203Z-hunter-ae1027a6acf-3f9a"),
+        snapshotDatabase: "hunter",
+        snapshotRevision: "ae1027a6acf",
+        storePath: "/srv/backups",
+        lockTimeoutSeconds: 5,
+        image: `127.0.0.1:5000/hunter-alembic@sha256:${"e".repeat(64)}`,
+        commandUp: ["./migrate", "up"],
+        commandDown: ["./migrate", "down"],
+        revisions: ["ae1027a6acf", "27c6a30d7c24"],
+        env: pulumi.secret({ PGAPPNAME: "rewind" }),
+        dockerHost: "unix:///run/docker.sock",
+        alembicDir: "/app",
+        alembicConfig: "/app/alembic.ini",
+      },
+      { ...recordOptions(options), additionalSecretOutputs: ["image"] },
+    );
+    await value(migration.revision);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      tool: "alembic",
+      migrationsDir: "",
+      fromRevision: "ae1027a6acf",
+      revision: "27c6a30d7c24",
+      snapshotId: "20261126T010203Z-hunter-ae1027a6acf-3f9a",
+      snapshotDatabase: "hunter",
+      snapshotRevision: "ae1027a6acf",
+      storePath: "/srv/backups",
+      lockTimeoutSeconds: 5,
+      image: `127.0.0.1:5000/hunter-alembic@sha256:${"e".repeat(64)}`,
+      commandUp: ["./migrate", "up"],
+      commandDown: ["./migrate", "down"],
+      revisions: ["ae1027a6acf", "27c6a30d7c24"],
+      env: secret({ PGAPPNAME: "rewind" }),
+      dockerHost: "unix:///run/docker.sock",
+      alembicDir: "/app",
+      alembicConfig: "/app/alembic.ini",
+    });
+    assert.deepEqual(options.get("alembic")!.additionalSecretOutputs, [
+      "image",
+      "databaseUrl",
+      "env",
+    ]);
+  });
+
+  test("declares every output the provider returns; revision is the one read back", async () => {
+    registrations.length = 0;
+    const migration = new Migration("outputs", { ...REQUIRED, snapshotId: "snap-1" });
+    assert.deepEqual(
+      {
+        id: await value(migration.id),
+        revision: await value(migration.revision),
+        appliedSteps: await value(migration.appliedSteps),
+        database: await value(migration.database),
+        fromRevision: await value(migration.fromRevision),
+        snapshotId: await value(migration.snapshotId),
+      },
+      {
+        id: "hunter-mh1x",
+        revision: "0002-read-back",
+        appliedSteps: ["0002_add_slug.up.sql"],
+        database: "hunter",
+        fromRevision: "0001",
+        snapshotId: "snap-1",
+      },
+    );
+  });
+});
+
+describe("Migration's check (preview, before anything runs)", () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-migration-check-"));
+    for (const file of ["0001_items.up.sql", "0001_items.down.sql", "0002_slug.up.sql"]) {
+      fs.writeFileSync(path.join(dir, file), "SELECT 1;\n");
+    }
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function inputs(overrides: Partial<MigrationInputs>): MigrationInputs {
+    return {
+      databaseUrl: URL,
+      database: "hunter",
+      tool: "sql",
+      migrationsDir: dir,
+      fromRevision: "0001",
+      revision: "0002",
+      snapshotId: "20261126T010203Z-hunter-0001-3f9a",
+      snapshotDatabase: "hunter",
+      snapshotRevision: "0001",
+      storePath: "/srv/backups",
+      lockTimeoutSeconds: 60,
+      image: "",
+      commandUp: [],
+      commandDown: [],
+      revisions: [],
+      env: {},
+      dockerHost: "",
+      ...overrides,
+    };
+  }
+
+  async function check(news: MigrationInputs) {
+    return migrationImplementation.check!(undefined as unknown as MigrationInputs, news);
+  }
+
+  test("good inputs pass unchanged", async () => {
+    const news = inputs({});
+    assert.deepEqual(await check(news), { inputs: news, failures: [] });
+  });
+
+  test("a revision change without a snapshot is refused, naming the fix", async () => {
+    const { failures } = await check(inputs({ snapshotId: "" }));
+    assert.deepEqual(failures, [
+      {
+        property: "snapshotId",
+        reason:
+          `migrating database "hunter" from 0001 to 0002 needs a verified BackupSnapshot of ` +
+          `that database taken at 0001, and snapshotId is empty. Keep ` +
+          `rewind:backup.beforeMigration true (the Release then takes one first). ` +
+          `Nothing was changed.`,
+      },
+    ]);
+  });
+
+  test("no snapshot is needed when the revision stays", async () => {
+    const { failures } = await check(inputs({ fromRevision: "0002", snapshotId: "" }));
+    assert.deepEqual(failures, []);
+  });
+
+  test("a revision the migrations directory does not have is refused, listing those it has", async () => {
+    const { failures } = await check(inputs({ revision: "0007" }));
+    assert.deepEqual(failures, [
+      {
+        property: "revision",
+        reason:
+          `revision "0007" is not in the migrations directory ${dir}; known revisions: ` +
+          `base, 0001, 0002. Pin one of them in rewind:database.revision. Nothing was changed.`,
+      },
+    ]);
+  });
+
+  test("a missing migrations directory is refused, naming it", async () => {
+    const missing = path.join(dir, "absent");
+    const { failures } = await check(inputs({ migrationsDir: missing }));
+    assert.deepEqual(failures, [
+      { property: "migrationsDir", reason: `migrations directory "${missing}" does not exist` },
+    ]);
+  });
+
+  test("values unknown during preview are not judged", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const { failures } = await check(
+      inputs({ snapshotId: unknown, revision: unknown, migrationsDir: unknown }),
+    );
+    assert.deepEqual(failures, []);
+  });
+});
