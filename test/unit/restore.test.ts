@@ -1,0 +1,108 @@
+// Restore under Pulumi's mocks: what it registers (type, name, inputs with their documented
+// defaults) and which outputs it declares.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+
+const TYPE = "pulumi-nodejs:dynamic/rewind:Restore";
+const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
+const SNAPSHOT = "20261101T000000Z-hunter-0001-77aa";
+
+const registrations = recordingMocks({
+  [TYPE]: (inputs) => ({
+    id: String(inputs.snapshotId),
+    state: {
+      ...inputs,
+      restoredRevision: "0001",
+      sha256: "d".repeat(64),
+      restoredAt: "2026-11-26T01:05:00.000Z",
+      stoppedContainers: ["rewind-unit-hunter-1"],
+    },
+  }),
+});
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Restore } =
+  require("../../components/restore") as typeof import("../../components/restore");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const REQUIRED = {
+  databaseUrl: URL,
+  database: "hunter",
+  storePath: "/srv/backups",
+  snapshotId: SNAPSHOT,
+};
+
+describe("Restore", () => {
+  test("the required inputs as given, every optional one at its documented default", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const restore = new Restore("hunter-restore", REQUIRED, recordOptions(options));
+    await value(restore.restoredRevision);
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [[TYPE, "hunter-restore"]],
+    );
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      ...REQUIRED,
+      service: "",
+      stackId: "",
+      dockerHost: "",
+      lockTimeoutSeconds: 60,
+    });
+    assert.deepEqual(options.get("hunter-restore")!.additionalSecretOutputs, ["databaseUrl"]);
+  });
+
+  test("every input given is passed through as given, secrets still secret", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const restore = new Restore(
+      "full",
+      {
+        databaseUrl: pulumi.secret(URL),
+        database: "hunter",
+        storePath: pulumi.output("/srv/backups"),
+        snapshotId: SNAPSHOT,
+        service: "hunter",
+        stackId: "rewind/unit",
+        dockerHost: "tcp://127.0.0.1:2375",
+        lockTimeoutSeconds: 5,
+      },
+      { ...recordOptions(options), additionalSecretOutputs: ["sha256"] },
+    );
+    await value(restore.restoredRevision);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      storePath: "/srv/backups",
+      snapshotId: SNAPSHOT,
+      service: "hunter",
+      stackId: "rewind/unit",
+      dockerHost: "tcp://127.0.0.1:2375",
+      lockTimeoutSeconds: 5,
+    });
+    assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["sha256", "databaseUrl"]);
+  });
+
+  test("declares every output the provider returns", async () => {
+    registrations.length = 0;
+    const restore = new Restore("outputs", REQUIRED);
+    assert.deepEqual(
+      {
+        id: await value(restore.id),
+        restoredRevision: await value(restore.restoredRevision),
+        sha256: await value(restore.sha256),
+        restoredAt: await value(restore.restoredAt),
+        snapshotId: await value(restore.snapshotId),
+      },
+      {
+        id: SNAPSHOT,
+        restoredRevision: "0001",
+        sha256: "d".repeat(64),
+        restoredAt: "2026-11-26T01:05:00.000Z",
+        snapshotId: SNAPSHOT,
+      },
+    );
+  });
+});
