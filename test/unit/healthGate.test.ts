@@ -1,0 +1,102 @@
+// HealthGate under Pulumi's mocks: what it registers (type, name, inputs with their documented
+// defaults) and which outputs it declares.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+
+const TYPE = "pulumi-nodejs:dynamic/rewind:HealthGate";
+const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
+const DIGEST = `sha256:${"a".repeat(64)}`;
+
+const registrations = recordingMocks({
+  [TYPE]: (inputs) => ({
+    id: "gate-1",
+    state: { ...inputs, passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
+  }),
+});
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { HealthGate } =
+  require("../../components/healthGate") as typeof import("../../components/healthGate");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const REQUIRED = {
+  baseUrl: "http://127.0.0.1:8000",
+  live: "/healthz/live",
+  ready: "/healthz/ready",
+  timeoutSeconds: 30,
+  databaseUrl: URL,
+  trigger: `${DIGEST}@0002`,
+};
+
+describe("HealthGate", () => {
+  test("the required inputs as given, every optional one at its documented default", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const gate = new HealthGate("hunter-gate", REQUIRED, recordOptions(options));
+    await value(gate.passed);
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [[TYPE, "hunter-gate"]],
+    );
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      ...REQUIRED,
+      // "none": the provider probes no startup path when it is empty.
+      startup: "",
+      smoke: [],
+      sql: [],
+      enabled: true,
+    });
+    assert.deepEqual(options.get("hunter-gate")!.additionalSecretOutputs, ["databaseUrl"]);
+  });
+
+  test("every input given is passed through as given, secrets still secret", async () => {
+    registrations.length = 0;
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const gate = new HealthGate(
+      "full",
+      {
+        baseUrl: pulumi.output("http://127.0.0.1:8100"),
+        live: "/live",
+        ready: "/ready",
+        startup: "/started",
+        timeoutSeconds: 5,
+        smoke: [{ path: "/items", expectStatus: 200 }],
+        sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
+        databaseUrl: pulumi.secret(URL),
+        enabled: false,
+        trigger: pulumi.interpolate`${DIGEST}@0003`,
+      },
+      { ...recordOptions(options), additionalSecretOutputs: ["baseUrl"] },
+    );
+    await value(gate.passed);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      baseUrl: "http://127.0.0.1:8100",
+      live: "/live",
+      ready: "/ready",
+      startup: "/started",
+      timeoutSeconds: 5,
+      smoke: [{ path: "/items", expectStatus: 200 }],
+      sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
+      databaseUrl: secret(URL),
+      enabled: false,
+      trigger: `${DIGEST}@0003`,
+    });
+    // The caller's own secret outputs are kept; the URL is added.
+    assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["baseUrl", "databaseUrl"]);
+  });
+
+  test("declares every output the provider returns", async () => {
+    registrations.length = 0;
+    const gate = new HealthGate("outputs", REQUIRED);
+    assert.deepEqual(
+      {
+        id: await value(gate.id),
+        passed: await value(gate.passed),
+        checkedAt: await value(gate.checkedAt),
+      },
+      { id: "gate-1", passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
+    );
+  });
+});
