@@ -1,0 +1,625 @@
+// Release under Pulumi's mocks, for each direction of the plan: exactly which children it
+// declares (type, name, parent), the order `dependsOn` gives them, and what each receives. Mocks
+// are set before the component is imported; any registration or call they do not expect fails.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+
+const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
+const DIGEST = `sha256:${"a".repeat(64)}`;
+const ROUTER_DIGEST = `sha256:${"b".repeat(64)}`;
+const SNAPSHOT = "20261126T010203Z-hunter-0001-3f9a";
+const PINNED = "20261101T000000Z-hunter-0001-77aa";
+
+const APP = "rewind:app:AppService";
+const RELEASE = "rewind:index:Release";
+const IMAGE = "pulumi-nodejs:dynamic/rewind:ImageRef";
+const DEPLOYMENT = "pulumi-nodejs:dynamic/rewind:DockerDeployment";
+const BACKUP = "pulumi-nodejs:dynamic/rewind:BackupSnapshot";
+const MIGRATION = "pulumi-nodejs:dynamic/rewind:Migration";
+const RESTORE = "pulumi-nodejs:dynamic/rewind:Restore";
+const GATE = "pulumi-nodejs:dynamic/rewind:HealthGate";
+
+interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+const registrations: Registration[] = [];
+
+void pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const inputs = args.inputs;
+      switch (args.type) {
+        case RELEASE:
+        case APP:
+          return { id: undefined, state: {} };
+        case IMAGE: {
+          const digest = inputs.image.endsWith("/rewind-router") ? ROUTER_DIGEST : DIGEST;
+          const state = { ...inputs, digest, ref: `${inputs.image}@${digest}` };
+          return { id: state.ref, state };
+        }
+        case DEPLOYMENT:
+          return {
+            id: `${inputs.stackId}/${inputs.service}`,
+            state: { ...inputs, url: `http://127.0.0.1:${inputs.port}` },
+          };
+        case BACKUP:
+          return {
+            id: SNAPSHOT,
+            state: {
+              ...inputs,
+              snapshotId: SNAPSHOT,
+              sha256: "c".repeat(64),
+              size: 4096,
+              verified: true,
+              takenAt: "2026-11-26T01:02:03.000Z",
+              manifestPath: `/srv/backups/${SNAPSHOT}/manifest.json`,
+              pruned: [],
+              pruneError: "",
+            },
+          };
+        case MIGRATION:
+          return {
+            id: "hunter-migration-id",
+            state: { ...inputs, appliedSteps: [] },
+          };
+        case RESTORE:
+          return {
+            id: inputs.snapshotId,
+            state: {
+              ...inputs,
+              restoredRevision: "0001",
+              sha256: "d".repeat(64),
+              restoredAt: "2026-11-26T01:05:00.000Z",
+              stoppedContainers: [],
+            },
+          };
+        case GATE:
+          return {
+            id: "gate-id",
+            state: { ...inputs, passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
+          };
+        default:
+          throw new Error(`unexpected registration of ${args.type} ${args.name}`);
+      }
+    },
+    call(args) {
+      throw new Error(`unexpected call of ${args.token}`);
+    },
+  },
+  "rewind",
+  "unit",
+  false,
+);
+
+// Imported after setMocks, as the SDK requires (a static import would be hoisted above it).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Release } =
+  require("../../components/release") as typeof import("../../components/release");
+const { parseConfig } =
+  require("../../components/config") as typeof import("../../components/config");
+const { planRelease } =
+  require("../../components/planner") as typeof import("../../components/planner");
+/* eslint-enable @typescript-eslint/no-require-imports */
+type ReleaseArgs = import("../../components/release").ReleaseArgs;
+type Plan = import("../../components/planner").Plan;
+
+function value<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+/** A secret as the engine receives it. */
+function secret(v: unknown): Record<string, unknown> {
+  return { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v };
+}
+
+interface Pins {
+  version: string;
+  revision: string;
+  snapshot?: string;
+  gate?: boolean;
+  beforeMigration?: boolean;
+  env?: Record<string, string>;
+}
+
+function config(pins: Pins) {
+  return parseConfig("unit", {
+    "rewind:app": {
+      name: "hunter",
+      image: "127.0.0.1:5000/hunter",
+      version: pins.version,
+      replicas: 2,
+      port: 8000,
+      env: pins.env ?? { LOG_LEVEL: "debug" },
+      health: { startup: "/healthz/startup", timeoutSeconds: 30 },
+    },
+    "rewind:database": {
+      url: URL,
+      migrations: { tool: "sql", dir: "migrations" },
+      revision: pins.revision,
+    },
+    "rewind:backup": {
+      store: { kind: "fs", path: "/srv/backups" },
+      beforeMigration: pins.beforeMigration ?? true,
+      include: ["database", "volume:sessions"],
+      retain: { days: 7, keepAtLeast: 3 },
+    },
+    "rewind:restore": { snapshot: pins.snapshot ?? null },
+    "rewind:gate": {
+      enabled: pins.gate ?? true,
+      smoke: [{ path: "/items" }],
+      sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
+    },
+  });
+}
+
+interface Scenario {
+  /** What runs now; undefined on the first deploy. */
+  current?: { appVersion?: string; revision: string; restoredSnapshot?: string };
+  pins: Pins;
+  restoreRevision?: string;
+  databaseUrl?: pulumi.Input<string>;
+}
+
+/** One row per constructed resource: type, name, parent's name, names it dependsOn. */
+type Row = [type: string, name: string, parent: string | undefined, dependsOn: string[]];
+
+interface Built {
+  release: InstanceType<typeof Release>;
+  plan: Plan;
+  rows: Row[];
+  /** Registered inputs by resource name, the serialized dynamic provider removed. */
+  inputs: Map<string, Record<string, unknown>>;
+  /** additionalSecretOutputs by resource name. */
+  secretOutputs: Map<string, string[] | undefined>;
+  /** Whether each child's parent is the Release itself (not merely one of the same name). */
+  parentIsRelease: Map<string, boolean>;
+}
+
+async function nameOf(resource: pulumi.Resource): Promise<string> {
+  return (await value(resource.urn)).split("::").pop()!;
+}
+
+async function build(name: string, scenario: Scenario): Promise<Built> {
+  registrations.length = 0;
+  const cfg = config(scenario.pins);
+  const currentRevision = scenario.current?.revision ?? "base";
+  const plan = planRelease({
+    current: scenario.current,
+    desired: {
+      appVersion: cfg.app.version,
+      revision: cfg.database.revision,
+      restoreSnapshot: cfg.restore.snapshot,
+    },
+    irreversible: [],
+    backupBeforeMigration: cfg.backup.beforeMigration,
+    gateEnabled: cfg.gate.enabled,
+  });
+  const constructed: {
+    type: string;
+    name: string;
+    parent?: pulumi.Resource;
+    dependsOn: pulumi.Resource[];
+    additionalSecretOutputs?: string[];
+  }[] = [];
+  const args: ReleaseArgs = {
+    config: cfg,
+    databaseUrl: scenario.databaseUrl ?? pulumi.secret(URL),
+    database: "hunter",
+    currentRevision,
+    currentAppVersion: scenario.current?.appVersion,
+    restoreRevision: scenario.restoreRevision,
+    plan,
+    migrationsDir: "/srv/hunter/migrations",
+    storePath: "/srv/backups",
+    stackId: "rewind/unit",
+  };
+  const release = new Release(name, args, {
+    // Transformations run synchronously in each constructor, children included: by the time
+    // `new Release` returns, every resource it declares is listed, with its options.
+    transformations: [
+      (t) => {
+        constructed.push({
+          type: t.type,
+          name: t.name,
+          parent: t.opts.parent,
+          dependsOn: (t.opts.dependsOn ?? []) as pulumi.Resource[],
+          additionalSecretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
+        });
+        return undefined;
+      },
+    ],
+  });
+  // Registrations follow once each resource's inputs resolve.
+  for (let waited = 0; registrations.length < constructed.length; waited += 10) {
+    if (waited > 10_000) throw new Error(`only ${registrations.length} registrations`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(
+    registrations.map((r) => `${r.type}::${r.name}`).sort(),
+    constructed.map((c) => `${c.type}::${c.name}`).sort(),
+    "every constructed resource registered once, nothing else",
+  );
+  const rows: Row[] = [];
+  for (const c of constructed) {
+    rows.push([
+      c.type,
+      c.name,
+      c.parent === undefined ? undefined : await nameOf(c.parent),
+      await Promise.all(c.dependsOn.map(nameOf)),
+    ]);
+  }
+  const inputs = new Map(
+    registrations.map((r) => {
+      const { __provider, ...rest } = r.inputs;
+      if (r.type.startsWith("pulumi-nodejs:dynamic/")) {
+        assert.equal(typeof __provider, "string", `${r.name}: a serialized dynamic provider`);
+      }
+      return [r.name, rest];
+    }),
+  );
+  return {
+    release,
+    plan,
+    rows,
+    inputs,
+    secretOutputs: new Map(constructed.map((c) => [c.name, c.additionalSecretOutputs])),
+    parentIsRelease: new Map(constructed.map((c) => [c.name, c.parent === release])),
+  };
+}
+
+/** The AppService's own children, which every direction declares the same way. */
+function appChildren(release: string): Row[] {
+  return [
+    [IMAGE, `${release}-app-image`, `${release}-app`, []],
+    [IMAGE, `${release}-app-router-image`, `${release}-app`, []],
+    [DEPLOYMENT, `${release}-app-deployment`, `${release}-app`, []],
+  ];
+}
+
+async function outputs(release: InstanceType<typeof Release>) {
+  return {
+    appVersion: await value(release.appVersion),
+    digest: await value(release.digest),
+    url: await value(release.url),
+    revision: await value(release.revision),
+    snapshotId: await value(release.snapshotId),
+  };
+}
+
+/** Drops requestedAt after checking it is the time of this program run. */
+function withoutRequestedAt(inputs: Record<string, unknown>, since: number) {
+  const { requestedAt, ...rest } = inputs;
+  assert.equal(typeof requestedAt, "string");
+  const at = Date.parse(requestedAt as string);
+  assert.equal(new Date(at).toISOString(), requestedAt, "an ISO 8601 UTC time");
+  assert.ok(at >= since - 1 && at <= Date.now(), `requestedAt ${String(requestedAt)}: this run`);
+  return rest;
+}
+
+const GATE_INPUTS = {
+  baseUrl: "http://127.0.0.1:8000",
+  live: "/healthz/live",
+  ready: "/healthz/ready",
+  startup: "/healthz/startup",
+  timeoutSeconds: 30,
+  smoke: [{ path: "/items", expectStatus: 200 }],
+  sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
+  databaseUrl: secret(URL),
+  enabled: true,
+};
+
+describe("Release", () => {
+  test("upgrade: backup → migration → app → gate, each child's inputs exact", async () => {
+    const since = Date.now();
+    const built = await build("upgrade", {
+      current: { appVersion: "1.0.0", revision: "0001" },
+      pins: { version: "1.1.0", revision: "0002" },
+    });
+    assert.deepEqual(built.plan.steps, ["backup", "migrate", "app", "gate"]);
+    assert.deepEqual(built.rows, [
+      [RELEASE, "upgrade", undefined, []],
+      [BACKUP, "upgrade-backup", "upgrade", []],
+      [MIGRATION, "upgrade-migration", "upgrade", ["upgrade-backup"]],
+      [APP, "upgrade-app", "upgrade", ["upgrade-migration"]],
+      ...appChildren("upgrade"),
+      [GATE, "upgrade-gate", "upgrade", ["upgrade-app"]],
+    ]);
+    for (const child of ["upgrade-backup", "upgrade-migration", "upgrade-app", "upgrade-gate"]) {
+      assert.equal(built.parentIsRelease.get(child), true, `${child}: parent is the Release`);
+    }
+
+    assert.deepEqual(built.inputs.get("upgrade"), {});
+    assert.deepEqual(withoutRequestedAt(built.inputs.get("upgrade-backup")!, since), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      revision: "0001",
+      appVersion: "1.0.0",
+      storePath: "/srv/backups",
+      include: ["database", "volume:sessions"],
+      retain: { days: 7, keepAtLeast: 3 },
+      reason: "migrate 0001->0002",
+      volumesRoot: "/var/lib/rewind/volumes",
+      keep: [],
+      lockTimeoutSeconds: 60,
+    });
+    assert.deepEqual(built.inputs.get("upgrade-migration"), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      tool: "sql",
+      migrationsDir: "/srv/hunter/migrations",
+      fromRevision: "0001",
+      revision: "0002",
+      // The BackupSnapshot's id, as its provider returned it: the migration is guarded by it.
+      snapshotId: SNAPSHOT,
+      snapshotDatabase: "hunter",
+      snapshotRevision: "0001",
+      storePath: "/srv/backups",
+      lockTimeoutSeconds: 60,
+      image: "",
+      commandUp: [],
+      commandDown: [],
+      revisions: [],
+      env: {},
+      dockerHost: "",
+      alembicDir: "",
+      alembicConfig: "",
+    });
+    assert.deepEqual(built.inputs.get("upgrade-app-deployment"), {
+      service: "hunter",
+      stackId: "rewind/unit",
+      ref: `127.0.0.1:5000/hunter@${DIGEST}`,
+      version: "1.1.0",
+      replicas: 2,
+      port: 8000,
+      env: secret({ DATABASE_URL: URL, LOG_LEVEL: "debug" }),
+      command: [],
+      health: {
+        live: "/healthz/live",
+        ready: "/healthz/ready",
+        startup: "/healthz/startup",
+        timeoutSeconds: 30,
+      },
+      routerRef: `127.0.0.1:5000/rewind-router@${ROUTER_DIGEST}`,
+    });
+    assert.deepEqual(built.inputs.get("upgrade-app-image"), {
+      image: "127.0.0.1:5000/hunter",
+      version: "1.1.0",
+    });
+    assert.deepEqual(built.inputs.get("upgrade-gate"), {
+      ...GATE_INPUTS,
+      // Changes with the app's digest and the schema's revision, so the gate reruns after both.
+      trigger: `${DIGEST}@0002`,
+    });
+    assert.deepEqual(built.secretOutputs.get("upgrade-backup"), ["databaseUrl"]);
+    assert.deepEqual(built.secretOutputs.get("upgrade-migration"), ["databaseUrl", "env"]);
+    assert.deepEqual(built.secretOutputs.get("upgrade-gate"), ["databaseUrl"]);
+    assert.deepEqual(await outputs(built.release), {
+      appVersion: "1.1.0",
+      digest: DIGEST,
+      url: "http://127.0.0.1:8000",
+      revision: "0002",
+      snapshotId: SNAPSHOT,
+    });
+  });
+
+  test("downgrade: app → backup → migration → gate, the backup at the revision left", async () => {
+    const since = Date.now();
+    const built = await build("downgrade", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0001" },
+    });
+    assert.deepEqual(built.plan.steps, ["app", "backup", "migrate", "gate"]);
+    assert.deepEqual(built.rows, [
+      [RELEASE, "downgrade", undefined, []],
+      [APP, "downgrade-app", "downgrade", []],
+      ...appChildren("downgrade"),
+      [BACKUP, "downgrade-backup", "downgrade", ["downgrade-app"]],
+      [MIGRATION, "downgrade-migration", "downgrade", ["downgrade-backup"]],
+      [GATE, "downgrade-gate", "downgrade", ["downgrade-migration"]],
+    ]);
+    const backup = withoutRequestedAt(built.inputs.get("downgrade-backup")!, since);
+    assert.equal(backup.revision, "0002");
+    assert.equal(backup.appVersion, "1.1.0");
+    assert.equal(backup.reason, "migrate 0002->0001");
+    const migration = built.inputs.get("downgrade-migration")!;
+    assert.deepEqual(
+      [
+        migration.fromRevision,
+        migration.revision,
+        migration.snapshotId,
+        migration.snapshotRevision,
+      ],
+      ["0002", "0001", SNAPSHOT, "0002"],
+    );
+    assert.deepEqual(built.inputs.get("downgrade-gate"), {
+      ...GATE_INPUTS,
+      trigger: `${DIGEST}@0001`,
+    });
+    assert.equal(built.inputs.get("downgrade-app-deployment")!.version, "1.0.0");
+    assert.deepEqual(await outputs(built.release), {
+      appVersion: "1.0.0",
+      digest: DIGEST,
+      url: "http://127.0.0.1:8000",
+      revision: "0001",
+      snapshotId: SNAPSHOT,
+    });
+  });
+
+  test("restore: restore (it stops the app) → migration → app → gate, no backup", async () => {
+    const built = await build("restore", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0001", snapshot: PINNED },
+      restoreRevision: "0001",
+    });
+    assert.deepEqual(built.plan.steps, ["stop-app", "restore", "app", "gate"]);
+    assert.deepEqual(built.rows, [
+      [RELEASE, "restore", undefined, []],
+      [RESTORE, "restore-restore", "restore", []],
+      [MIGRATION, "restore-migration", "restore", ["restore-restore"]],
+      [APP, "restore-app", "restore", ["restore-migration"]],
+      ...appChildren("restore"),
+      [GATE, "restore-gate", "restore", ["restore-app"]],
+    ]);
+    assert.deepEqual(built.inputs.get("restore-restore"), {
+      databaseUrl: secret(URL),
+      database: "hunter",
+      storePath: "/srv/backups",
+      snapshotId: PINNED,
+      service: "hunter",
+      stackId: "rewind/unit",
+      dockerHost: "",
+      lockTimeoutSeconds: 60,
+    });
+    assert.deepEqual(built.secretOutputs.get("restore-restore"), ["databaseUrl"]);
+    const migration = built.inputs.get("restore-migration")!;
+    // After the restore the schema is at the snapshot's revision: the migration only confirms
+    // it, so it needs no snapshot of its own.
+    assert.deepEqual(
+      [
+        migration.fromRevision,
+        migration.revision,
+        migration.snapshotId,
+        migration.snapshotRevision,
+      ],
+      ["0001", "0001", "", ""],
+    );
+    assert.deepEqual(migration.databaseUrl, secret(URL));
+    assert.deepEqual(await outputs(built.release), {
+      appVersion: "1.0.0",
+      digest: DIGEST,
+      url: "http://127.0.0.1:8000",
+      revision: "0001",
+      snapshotId: PINNED,
+    });
+  });
+
+  test("app-only: the unchanged migration first, then app → gate, no backup", async () => {
+    const built = await build("apponly", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0002" },
+    });
+    assert.deepEqual(built.plan.steps, ["app", "gate"]);
+    assert.deepEqual(built.rows, [
+      [RELEASE, "apponly", undefined, []],
+      [MIGRATION, "apponly-migration", "apponly", []],
+      [APP, "apponly-app", "apponly", ["apponly-migration"]],
+      ...appChildren("apponly"),
+      [GATE, "apponly-gate", "apponly", ["apponly-app"]],
+    ]);
+    const migration = built.inputs.get("apponly-migration")!;
+    assert.deepEqual(
+      [migration.fromRevision, migration.revision, migration.snapshotId],
+      ["0002", "0002", ""],
+    );
+    assert.deepEqual(await outputs(built.release), {
+      appVersion: "1.0.0",
+      digest: DIGEST,
+      url: "http://127.0.0.1:8000",
+      revision: "0002",
+      snapshotId: null,
+    });
+  });
+
+  test("initial: backup of the empty database → migration → app → gate", async () => {
+    const since = Date.now();
+    const built = await build("initial", { pins: { version: "1.0.0", revision: "0001" } });
+    assert.equal(built.plan.direction, "initial");
+    assert.deepEqual(built.rows, [
+      [RELEASE, "initial", undefined, []],
+      [BACKUP, "initial-backup", "initial", []],
+      [MIGRATION, "initial-migration", "initial", ["initial-backup"]],
+      [APP, "initial-app", "initial", ["initial-migration"]],
+      ...appChildren("initial"),
+      [GATE, "initial-gate", "initial", ["initial-app"]],
+    ]);
+    const backup = withoutRequestedAt(built.inputs.get("initial-backup")!, since);
+    assert.deepEqual(
+      [backup.revision, backup.appVersion, backup.reason],
+      ["base", "none", "migrate base->0001"],
+    );
+    const migration = built.inputs.get("initial-migration")!;
+    assert.deepEqual(
+      [migration.fromRevision, migration.revision, migration.snapshotId],
+      ["base", "0001", SNAPSHOT],
+    );
+  });
+
+  test("initial at base: no backup, the migration then app → gate", async () => {
+    const built = await build("empty", { pins: { version: "1.0.0", revision: "base" } });
+    assert.deepEqual(built.plan.steps, ["app", "gate"]);
+    assert.deepEqual(
+      built.rows.filter((r) => r[2] === "empty"),
+      [
+        [MIGRATION, "empty-migration", "empty", []],
+        [APP, "empty-app", "empty", ["empty-migration"]],
+        [GATE, "empty-gate", "empty", ["empty-app"]],
+      ],
+    );
+  });
+
+  test("gate disabled: no HealthGate is declared", async () => {
+    const built = await build("nogate", {
+      current: { appVersion: "1.0.0", revision: "0001" },
+      pins: { version: "1.1.0", revision: "0002", gate: false },
+    });
+    assert.deepEqual(
+      built.rows.filter((r) => r[2] === "nogate"),
+      [
+        [BACKUP, "nogate-backup", "nogate", []],
+        [MIGRATION, "nogate-migration", "nogate", ["nogate-backup"]],
+        [APP, "nogate-app", "nogate", ["nogate-migration"]],
+      ],
+    );
+  });
+
+  test("backup.beforeMigration false: no backup, the migration's snapshotId is empty", async () => {
+    const built = await build("nobackup", {
+      current: { appVersion: "1.0.0", revision: "0001" },
+      pins: { version: "1.1.0", revision: "0002", beforeMigration: false, env: {} },
+    });
+    assert.deepEqual(
+      built.rows.filter((r) => r[2] === "nobackup"),
+      [
+        [MIGRATION, "nobackup-migration", "nobackup", []],
+        [APP, "nobackup-app", "nobackup", ["nobackup-migration"]],
+        [GATE, "nobackup-gate", "nobackup", ["nobackup-app"]],
+      ],
+    );
+    const migration = built.inputs.get("nobackup-migration")!;
+    assert.deepEqual([migration.snapshotId, migration.snapshotRevision], ["", ""]);
+  });
+
+  test("rewind:app.env may set its own DATABASE_URL; the env stays a secret", async () => {
+    const built = await build("ownurl", {
+      current: { appVersion: "1.0.0", revision: "0001" },
+      pins: {
+        version: "1.0.1",
+        revision: "0001",
+        env: { DATABASE_URL: "postgres://app:pw@pgbouncer:6432/hunter" },
+      },
+    });
+    assert.deepEqual(
+      built.inputs.get("ownurl-app-deployment")!.env,
+      secret({ DATABASE_URL: "postgres://app:pw@pgbouncer:6432/hunter" }),
+    );
+  });
+
+  test("a plain database URL still reaches every child as a secret", async () => {
+    const built = await build("plainurl", {
+      current: { appVersion: "1.0.0", revision: "0001" },
+      pins: { version: "1.1.0", revision: "0002" },
+      databaseUrl: URL,
+    });
+    for (const child of ["plainurl-backup", "plainurl-migration", "plainurl-gate"]) {
+      assert.deepEqual(built.inputs.get(child)!.databaseUrl, secret(URL), child);
+    }
+    assert.deepEqual(
+      built.inputs.get("plainurl-app-deployment")!.env,
+      secret({ DATABASE_URL: URL, LOG_LEVEL: "debug" }),
+    );
+  });
+});
