@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError, ConfigIssue, InternalError } from "./errors";
-import { REVISION_FORMAT, isRevision } from "./revision";
+import { BASE, REVISION_FORMAT, isRevision } from "./revision";
 
 // Every schema below carries, as its error, the sentence saying what is allowed: a failed parse
 // is turned into "<key> is <value>; allowed: <that sentence>", never into zod's own wording.
@@ -186,6 +186,14 @@ export const appSchema = strictObject({
 
 const TOOL_ALLOWED = `"sql", "alembic" or "command"`;
 
+// Alembic ids are hex by default and custom with --rev-id; "head" and relative steps ("-1",
+// "ae10+2") are refused because a pin must name one revision, as "latest" is refused for images.
+const TOOL_REVISION = /^[A-Za-z0-9_]+$/;
+const TOOL_REVISION_ALLOWED =
+  `a revision id of letters, digits and _, or "base" ` +
+  `(not "head", "heads" or a relative step such as "-1": the pin must name one revision)`;
+const REVISIONS_ALLOWED = `a list of every revision id, oldest first, each once, without "base", e.g. ["ae1027a6acf", "27c6a30d7c24"]`;
+
 /** How the project migrates its schema; argument arrays only, never shell strings. */
 export const migrationsSchema = z.discriminatedUnion(
   "tool",
@@ -201,6 +209,17 @@ export const migrationsSchema = z.discriminatedUnion(
       dir: matching(/^\/\S*$/, "an absolute directory inside the app image").optional(),
       /** Path of `alembic.ini` inside the image (`alembic -c`); `alembic.ini` in `dir` when absent. */
       config: nonEmpty("a path to alembic.ini inside the app image").optional(),
+      /**
+       * Every revision id, oldest first (`alembic history` lists them newest first). Alembic's
+       * ids carry no order, and the plan must tell an upgrade from a downgrade before anything
+       * runs, at preview, without running the image.
+       */
+      revisions: z
+        .array(matching(TOOL_REVISION, REVISIONS_ALLOWED), { error: REVISIONS_ALLOWED })
+        .min(1, { error: REVISIONS_ALLOWED })
+        .refine((ids) => new Set(ids).size === ids.length && !ids.includes(BASE), {
+          error: REVISIONS_ALLOWED,
+        }),
     }),
     strictObject({
       tool: z.literal("command"),
@@ -215,13 +234,6 @@ export const migrationsSchema = z.discriminatedUnion(
       issue.code === "invalid_union" ? TOOL_ALLOWED : `an object with tool ${TOOL_ALLOWED}`,
   },
 );
-
-// Alembic ids are hex by default and custom with --rev-id; "head" and relative steps ("-1",
-// "ae10+2") are refused because a pin must name one revision, as "latest" is refused for images.
-const TOOL_REVISION = /^[A-Za-z0-9_]+$/;
-const TOOL_REVISION_ALLOWED =
-  `a revision id of letters, digits and _, or "base" ` +
-  `(not "head", "heads" or a relative step such as "-1": the pin must name one revision)`;
 
 /** `rewind:database`: one PostgreSQL database, its migrations and the pinned revision. */
 export const databaseSchema = strictObject({
@@ -249,6 +261,18 @@ export const databaseSchema = strictObject({
     case "command":
       if (!TOOL_REVISION.test(db.revision) || db.revision === "head" || db.revision === "heads") {
         ctx.addIssue({ code: "custom", path: ["revision"], message: TOOL_REVISION_ALLOWED });
+      } else if (
+        tool === "alembic" &&
+        db.revision !== BASE &&
+        !db.migrations.revisions.includes(db.revision)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["revision"],
+          message:
+            `"base" or one of rewind:database.migrations.revisions ` +
+            `(${db.migrations.revisions.join(", ")})`,
+        });
       }
       return;
     default: {

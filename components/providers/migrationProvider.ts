@@ -36,6 +36,7 @@ import {
   withMigrationLock,
 } from "../adapters/postgres";
 import { CommandFailed, runCommandStep } from "../adapters/serviceControl";
+import { ALEMBIC_VERSION_TABLE, alembicArgv, readAlembicRevision } from "../adapters/alembic";
 
 /** How the schema is migrated (`rewind:database.migrations.tool`). */
 export type MigrationTool = "sql" | "alembic" | "command";
@@ -80,49 +81,6 @@ export interface MigrationOutputs extends Omit<MigrationInputs, "revision"> {
 
 // What pulumi-nodejs hands a provider for a value not known during preview.
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/**
- * The argument array of one Alembic run: `alembic [-c <config>] upgrade|downgrade <revision>`
- * (`-c` is Alembic's global option, so it comes before the subcommand).
- */
-export function alembicArgv(up: boolean, revision: Revision, config = ""): string[] {
-  return [
-    "alembic",
-    ...(config === "" ? [] : ["-c", config]),
-    up ? "upgrade" : "downgrade",
-    revision,
-  ];
-}
-
-// Alembic's own record of the revision: one row per head, in the connection's search path.
-const ALEMBIC_VERSION_TABLE = "alembic_version";
-
-/**
- * The revision Alembic's `alembic_version` table names: `"base"` when the table does not exist
- * or is empty (never migrated, or downgraded to base).
- * @throws UserError when it names several heads: a branched history has no single revision.
- */
-export async function readAlembicRevision(client: Client): Promise<Revision> {
-  const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
-    ALEMBIC_VERSION_TABLE,
-  ]);
-  if (exists.rows[0].t === null) {
-    return BASE;
-  }
-  const rows = (
-    await client.query<{ version_num: string }>(
-      `SELECT version_num FROM ${ALEMBIC_VERSION_TABLE} ORDER BY version_num`,
-    )
-  ).rows;
-  if (rows.length > 1) {
-    throw new UserError(
-      `${ALEMBIC_VERSION_TABLE} names several heads (${rows.map((r) => r.version_num).join(", ")}); ` +
-        `Rewind pins one revision: merge the branches (alembic merge) and pin the merge. ` +
-        `Nothing was changed.`,
-    );
-  }
-  return rows[0]?.version_num ?? BASE;
-}
 
 /** The revision the tool itself reports: Alembic's table for `alembic`, Rewind's otherwise. */
 async function readToolRevision(client: Client, tool: MigrationTool): Promise<Revision> {

@@ -103,7 +103,7 @@ describe("parseConfig: a valid stack", () => {
       "rewind:app": { name: "hunter", image: "hunter", version: "1.0.0", port: 8000 },
       "rewind:database": {
         url: URL,
-        migrations: { tool: "alembic" },
+        migrations: { tool: "alembic", revisions: ["ae1027a6acf"] },
         revision: "ae1027a6acf",
       },
       "rewind:backup": { store: { kind: "fs", path: ".rewind/backups" } },
@@ -117,7 +117,7 @@ describe("parseConfig: a valid stack", () => {
       health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
       env: {},
     });
-    assert.deepEqual(config.database.migrations, { tool: "alembic" });
+    assert.deepEqual(config.database.migrations, { tool: "alembic", revisions: ["ae1027a6acf"] });
     assert.deepEqual(config.backup, {
       store: { kind: "fs", path: ".rewind/backups" },
       beforeMigration: true,
@@ -451,7 +451,11 @@ describe("parseConfig: rewind:database", () => {
     for (const revision of ["head", "heads", "-1", "ae10+2"]) {
       rejects(
         "rewind:database",
-        (o) => ({ ...o, migrations: { tool: "alembic", dir: "/app" }, revision }),
+        (o) => ({
+          ...o,
+          migrations: { tool: "alembic", dir: "/app", revisions: ["ae1027a6acf"] },
+          revision,
+        }),
         `stack "prod": rewind:database.revision is ${JSON.stringify(revision)}; allowed: a ` +
           `revision id of letters, digits and _, or "base" (not "head", "heads" or a relative ` +
           `step such as "-1": the pin must name one revision)`,
@@ -463,20 +467,72 @@ describe("parseConfig: rewind:database", () => {
     const raw = valid();
     raw["rewind:database"] = {
       ...(raw["rewind:database"] as object),
-      migrations: { tool: "alembic", dir: "/srv/app", config: "deploy/alembic.ini" },
+      migrations: {
+        tool: "alembic",
+        dir: "/srv/app",
+        config: "deploy/alembic.ini",
+        revisions: ["0001", "0002"],
+      },
       revision: "0002",
     };
     assert.deepEqual(parseConfig("prod", raw).database.migrations, {
       tool: "alembic",
       dir: "/srv/app",
       config: "deploy/alembic.ini",
+      revisions: ["0001", "0002"],
     });
     rejects(
       "rewind:database",
-      (o) => ({ ...o, migrations: { tool: "alembic", dir: "migrations" }, revision: "0002" }),
+      (o) => ({
+        ...o,
+        migrations: { tool: "alembic", dir: "migrations", revisions: ["0001"] },
+        revision: "0001",
+      }),
       'stack "prod": rewind:database.migrations.dir is "migrations"; allowed: an absolute ' +
         "directory inside the app image",
     );
+  });
+
+  test("Alembic's revisions list every id once, oldest first; the pin is base or one of them", () => {
+    const alembic =
+      (revisions: unknown, revision = "0001") =>
+      (o: Record<string, unknown>) => ({
+        ...o,
+        migrations: { tool: "alembic", revisions },
+        revision,
+      });
+    const allowed =
+      'allowed: a list of every revision id, oldest first, each once, without "base", e.g. ' +
+      '["ae1027a6acf", "27c6a30d7c24"]';
+    rejects(
+      "rewind:database",
+      alembic(undefined),
+      `stack "prod": rewind:database.migrations.revisions is missing; ${allowed}`,
+    );
+    for (const revisions of [[], ["0001", "0001"], ["base", "0001"], "0001"]) {
+      rejects(
+        "rewind:database",
+        alembic(revisions),
+        `stack "prod": rewind:database.migrations.revisions is ${JSON.stringify(revisions)}; ${allowed}`,
+      );
+    }
+    rejects(
+      "rewind:database",
+      alembic(["0001", "-1"]),
+      `stack "prod": rewind:database.migrations.revisions[1] is "-1"; ${allowed}`,
+    );
+    rejects(
+      "rewind:database",
+      alembic(["0001", "0002"], "0003"),
+      'stack "prod": rewind:database.revision is "0003"; allowed: "base" or one of ' +
+        "rewind:database.migrations.revisions (0001, 0002)",
+    );
+    const raw = valid();
+    raw["rewind:database"] = alembic(
+      ["0001"],
+      "base",
+    )(raw["rewind:database"] as Record<string, unknown>);
+    assert.equal(parseConfig("prod", raw).database.revision, "base");
   });
 
   test("an empty revision", () => {
