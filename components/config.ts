@@ -374,7 +374,16 @@ export const restoreSchema = strictObject({
    * The snapshot to restore, or null for none.
    * @default null
    */
-  snapshot: nonEmpty("a snapshot id").nullable().default(null),
+  snapshot: matching(
+    // Snapshot ids name directories of the store (backupStore.ts), so the same shape; the word
+    // "null" is what `pulumi config set` stores when someone means "none".
+    /^(?!null$)[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/,
+    "a snapshot id from the backup store (see rewind history), e.g. " +
+      "20261126T005230Z-hunter-0001-b09dc0; to pin none, remove the key " +
+      "(pulumi config rm rewind:restore.snapshot)",
+  )
+    .nullable()
+    .default(null),
 });
 
 /** `rewind:gate`: what must pass after the app changes. */

@@ -623,12 +623,19 @@ describe("parseConfig: rewind:backup", () => {
 });
 
 describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
-  test("a snapshot pin is a non-empty id or null", () => {
-    rejects(
-      "rewind:restore",
-      set("snapshot", ""),
-      'stack "prod": rewind:restore.snapshot is ""; allowed: a non-empty string (a snapshot id)',
-    );
+  test("a snapshot pin is a snapshot id or null; the word null means the key was meant away", () => {
+    const allowed =
+      "allowed: a snapshot id from the backup store (see rewind history), e.g. " +
+      "20261126T005230Z-hunter-0001-b09dc0; to pin none, remove the key " +
+      "(pulumi config rm rewind:restore.snapshot)";
+    for (const bad of ["", "null", "../20261126T005230Z", "snap shot"]) {
+      rejects(
+        "rewind:restore",
+        set("snapshot", bad),
+        `stack "prod": rewind:restore.snapshot is ${JSON.stringify(bad)}; ${allowed}`,
+      );
+    }
+    accepts("rewind:restore", set("snapshot", "20261126T005230Z-hunter-0001-b09dc0"));
   });
 
   test("gate smoke statuses are HTTP statuses", () => {
