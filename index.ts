@@ -2,8 +2,10 @@
 // the two, and declare one Release whose resources run in the order the plan's direction needs.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { readAlembicRevision } from "./components/adapters/alembic";
+import { withClient } from "./components/adapters/postgres";
 import { parseConfig } from "./components/config";
-import { readCurrentRelease } from "./components/currentRelease";
+import { CurrentRelease, readCurrentRelease } from "./components/currentRelease";
 import { UserError } from "./components/errors";
 import { irreversibleSteps, readMigrationSet } from "./components/migrationSet";
 import { planRelease } from "./components/planner";
@@ -29,10 +31,11 @@ async function release() {
         `to "docker" only (the Kubernetes target is not built yet)`,
     );
   }
-  if (config.database.migrations.tool !== "sql") {
+  const tool = config.database.migrations;
+  if (tool.tool === "command") {
     throw new UserError(
-      `stack "${stack}": rewind:database.migrations.tool is "${config.database.migrations.tool}"; ` +
-        `releases through Pulumi support "sql" migrations so far`,
+      `stack "${stack}": rewind:database.migrations.tool is "command"; releases through Pulumi ` +
+        `support "sql" and "alembic" migrations so far`,
     );
   }
 
@@ -40,16 +43,21 @@ async function release() {
   // Relative paths in the config are the project's (where Pulumi.yaml is), not the compiled
   // program's directory, which is where the engine starts the program.
   const root = pulumi.runtime.getRootDirectory();
-  const migrationsDir = path.resolve(root, config.database.migrations.dir);
+  // Alembic's migrations live in the app image; only sql ones are read from the project.
+  const migrationsDir = tool.tool === "sql" ? path.resolve(root, tool.dir) : "";
   const storePath = path.resolve(root, config.backup.store.path);
-  const migrations = readMigrationSet(migrationsDir);
-  const current = await readCurrentRelease({
-    databaseUrl: config.database.url,
-    service: config.app.name,
-    stackId,
-    storePath,
-    restoreSnapshot: config.restore.snapshot,
-  });
+  const migrations = tool.tool === "sql" ? readMigrationSet(migrationsDir) : undefined;
+  const current = await currentRelease(
+    await readCurrentRelease({
+      databaseUrl: config.database.url,
+      service: config.app.name,
+      stackId,
+      storePath,
+      restoreSnapshot: config.restore.snapshot,
+    }),
+    tool.tool,
+    config.database.url,
+  );
   if (
     current.restoreRevision !== undefined &&
     current.restoreRevision !== config.database.revision
@@ -70,9 +78,15 @@ async function release() {
       revision: config.database.revision,
       restoreSnapshot: config.restore.snapshot,
     },
-    irreversible: irreversibleSteps(migrations, current.revision, config.database.revision).map(
-      (step) => step.revision,
-    ),
+    // Alembic's downgrade()s are the team's code: one that cannot undo its revision raises,
+    // and the failed migration stays at the last good revision (the provider reports which).
+    irreversible:
+      migrations === undefined
+        ? []
+        : irreversibleSteps(migrations, current.revision, config.database.revision).map(
+            (step) => step.revision,
+          ),
+    order: tool.tool === "alembic" ? tool.revisions : undefined,
     backupBeforeMigration: config.backup.beforeMigration,
     gateEnabled: config.gate.enabled,
   });
@@ -103,5 +117,27 @@ async function release() {
     decision: plan.decision,
     direction: plan.direction,
     reason: plan.reason,
+  };
+}
+
+/**
+ * What runs now, with Alembic's own `alembic_version` as the revision for the alembic tool: an
+ * `alembic downgrade` run by hand changes only that table.
+ */
+async function currentRelease(
+  current: CurrentRelease,
+  tool: "sql" | "alembic",
+  databaseUrl: string,
+): Promise<CurrentRelease> {
+  if (tool === "sql") {
+    return current;
+  }
+  const revision = await withClient(databaseUrl, readAlembicRevision, {
+    applicationName: "rewind-plan",
+  });
+  return {
+    ...current,
+    revision,
+    deployed: current.appVersion !== undefined || revision !== "base",
   };
 }

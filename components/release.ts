@@ -4,7 +4,8 @@ import { BackupSnapshot } from "./backupSnapshot";
 import { RewindConfig } from "./config";
 import { InternalError } from "./errors";
 import { HealthGate } from "./healthGate";
-import { Migration } from "./migration";
+import { ImageRef } from "./imageRef";
+import { Migration, MigrationArgs } from "./migration";
 import { Plan } from "./planner";
 import { predecessors, releaseOrder, Role } from "./releaseOrder";
 import { Restore } from "./restore";
@@ -118,6 +119,7 @@ export class Release extends pulumi.ComponentResource {
               snapshotDatabase: args.database,
               snapshotRevision: backup ? args.currentRevision : "",
               storePath,
+              ...this.toolInputs(name, args),
             },
             after(role),
           );
@@ -183,5 +185,44 @@ export class Release extends pulumi.ComponentResource {
       revision: this.revision,
       snapshotId: this.snapshotId,
     });
+  }
+
+  /**
+   * The alembic tool's inputs: the revision history, where Alembic runs in the image, and the
+   * image itself, resolved to a digest by an ImageRef `<name>-migration-image`. A downgrade runs
+   * in the image of the version that runs now: only its migrations know the revisions to undo.
+   * The sql tool needs none of these (its scripts are read from migrationsDir).
+   */
+  private toolInputs(name: string, args: ReleaseArgs): Partial<MigrationArgs> {
+    const { config, plan } = args;
+    const migrations = config.database.migrations;
+    switch (migrations.tool) {
+      case "sql":
+        return {};
+      case "alembic": {
+        const version =
+          plan.direction === "downgrade"
+            ? (args.currentAppVersion ?? config.app.version)
+            : config.app.version;
+        const image = new ImageRef(
+          `${name}-migration-image`,
+          { image: config.app.image, version },
+          { parent: this },
+        );
+        return {
+          image: image.ref,
+          revisions: migrations.revisions,
+          alembicDir: migrations.dir ?? "",
+          alembicConfig: migrations.config ?? "",
+          env: config.app.env,
+        };
+      }
+      case "command":
+        throw new InternalError("the program refuses the command tool before any release");
+      default: {
+        const unexpected: never = migrations;
+        throw new InternalError(`unknown migration tool ${String(unexpected)}`);
+      }
+    }
   }
 }

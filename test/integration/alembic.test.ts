@@ -1,9 +1,15 @@
 // The `alembic` migration tool on the real engine: Debian's Alembic in the hunter-alembic image
 // (examples/hunter-alembic, built by scripts/images), run as a one-off container against the
 // real PostgreSQL, each test on a database of its own. Asserts what an operator would check:
-// the columns, the rows, Alembic's own alembic_version, and Rewind's revision record.
+// the columns, the rows, Alembic's own alembic_version, and Rewind's revision record; and, last,
+// a whole release through the program (index.ts) with the tool set to alembic.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { freePort } from "../../components/adapters/ports";
 import { readDatabaseRevision } from "../../components/adapters/postgres";
 import { resolveDigest } from "../../components/adapters/registry";
 import { runCommandStep } from "../../components/adapters/serviceControl";
@@ -12,7 +18,9 @@ import {
   migrate,
   migrationImplementation,
 } from "../../components/providers/migrationProvider";
+import { readManifest } from "../../components/backupStore";
 import { sql, withDatabase } from "./postgres";
+import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const REPOSITORY = `${process.env.REWIND_REGISTRY ?? "127.0.0.1:5000"}/hunter-alembic`;
 // ALEMBIC_VERSION in scripts/images.
@@ -224,4 +232,93 @@ test("refresh reads alembic_version: an alembic downgrade run by hand shows as d
     assert.equal(fixed.revision, "0002");
     assert.deepEqual(await columnsOfItems(url), ["id", "name", "slug"]);
   });
+});
+
+test("a release through the program with the alembic tool: up, down, and a failed revision", async () => {
+  requireToolchainEnv();
+  const quiet = { onOutput: () => undefined };
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-alembic-store-"));
+  const port = await freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const get = async (route: string) => (await fetch(`${appUrl}${route}`)).json();
+  try {
+    await withDatabase(async (url) => {
+      const stack = await LocalWorkspace.createStack({
+        stackName: uniqueStackName("it-alembic"),
+        workDir: repoRoot,
+      });
+      const pin = (revision: string) =>
+        stack.setConfig("rewind:database.revision", { value: revision }, true);
+      try {
+        await stack.setAllConfig(
+          {
+            "rewind:app.name": { value: "hunter-alembic" },
+            "rewind:app.image": { value: REPOSITORY },
+            "rewind:app.version": { value: VERSION },
+            "rewind:app.port": { value: String(port) },
+            "rewind:app.health.timeoutSeconds": { value: "15" },
+            "rewind:database.url": { value: url, secret: true },
+            "rewind:database.migrations.tool": { value: "alembic" },
+            "rewind:database.migrations.revisions[0]": { value: "0001" },
+            "rewind:database.migrations.revisions[1]": { value: "0002" },
+            "rewind:database.migrations.revisions[2]": { value: "0003" },
+            "rewind:backup.store.kind": { value: "fs" },
+            "rewind:backup.store.path": { value: store },
+          },
+          true,
+        );
+
+        await pin("0001");
+        const first = await timed("release at 0001", () => stack.up(quiet));
+        assert.equal(first.outputs.revision.value, "0001");
+        assert.deepEqual(await get("/version"), { version: VERSION });
+        assert.deepEqual(await alembicVersion(url), ["0001"]);
+        assert.equal(await readDatabaseRevision(url), "0001");
+        assert.equal(((await get("/items")) as unknown[]).length, 3);
+
+        await pin("0002");
+        const up = await timed("release 0001 -> 0002", () => stack.up(quiet));
+        assert.equal(up.outputs.direction.value, "upgrade");
+        assert.equal(up.outputs.revision.value, "0002");
+        assert.equal(readManifest(store, up.outputs.snapshotId.value).revision, "0001");
+        assert.deepEqual(await alembicVersion(url), ["0002"]);
+        assert.deepEqual(await columnsOfItems(url), ["id", "name", "slug"]);
+        assert.deepEqual((await get("/items")) as unknown[], [
+          { id: 1, name: "alpha", slug: "alpha" },
+          { id: 2, name: "beta", slug: "beta" },
+          { id: 3, name: "gamma", slug: "gamma" },
+        ]);
+
+        await pin("0001");
+        const down = await timed("release 0002 -> 0001", () => stack.up(quiet));
+        assert.equal(down.outputs.direction.value, "downgrade");
+        assert.equal(down.outputs.revision.value, "0001");
+        assert.deepEqual(await alembicVersion(url), ["0001"]);
+        assert.equal(await readDatabaseRevision(url), "0001");
+        assert.deepEqual(await columnsOfItems(url), ["id", "name"]);
+
+        // 0002 commits, 0003 raises: the update fails naming the command, at the last good one.
+        await pin("0003");
+        let output = "";
+        await assert.rejects(
+          timed("release 0001 -> 0003 (fails)", () =>
+            stack.up({ onOutput: (text) => (output += text) }),
+          ),
+        );
+        assert.match(
+          output,
+          /alembic migration 0001 -> 0003 failed: \["alembic","upgrade","0003"\] exited with 1\. The revisions up to 0002 were committed before the failure/,
+        );
+        assert.match(output, /RuntimeError: 0003_always_fails/);
+        assert.deepEqual(await alembicVersion(url), ["0002"]);
+        assert.equal(await readDatabaseRevision(url), "0002");
+        assert.deepEqual(await get("/version"), { version: VERSION });
+      } finally {
+        await stack.destroy(quiet);
+        await stack.workspace.removeStack(stack.name);
+      }
+    });
+  } finally {
+    fs.rmSync(store, { recursive: true, force: true });
+  }
 });
