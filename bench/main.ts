@@ -5,6 +5,7 @@
 //   BENCH_REPS (3), BENCH_ROWS (1000000), BENCH_BACKUP_MB (500), BENCH_SERVICES (1,10,50),
 //   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth),
 //   BENCH_RESULTS (bench/results: a development run should write elsewhere).
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -39,6 +40,20 @@ const list = (name: string, fallback: string) => {
   return values;
 };
 
+/** The commit measured: BENCH_COMMIT (a run from an exported tree has no .git), else git's HEAD. */
+function measuredCommit(root: string): string {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root });
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: root,
+    });
+    return `${head.toString().trim()}${dirty.length > 0 ? " (with uncommitted changes)" : ""}`;
+  } catch {
+    return "unknown";
+  }
+}
+
 /** The profile of the run whose time is the median's (the nearer one for an even count). */
 function medianProfile(samples: readonly number[], profiles: readonly UpPhases[]): UpPhases {
   const median = stats(samples).median;
@@ -60,6 +75,7 @@ async function main(): Promise<void> {
   const only = new Set((process.env.BENCH_ONLY ?? "app,schema,backup,growth").split(","));
   const tag = String(process.pid);
   const date = new Date().toISOString().slice(0, 10);
+  const commit = measuredCommit(env.root);
   const outDir = path.resolve(env.root, process.env.BENCH_RESULTS ?? path.join("bench", "results"));
   fs.mkdirSync(outDir, { recursive: true });
   const table: Row[] = [];
@@ -96,6 +112,7 @@ async function main(): Promise<void> {
   const save = () => {
     const result = {
       date,
+      commit,
       reps,
       rows,
       megabytes,
