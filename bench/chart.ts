@@ -12,6 +12,10 @@ export interface ChartRow {
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
+// Rewind's rows in one colour, the raw tools' (and growth's sizes) in another.
+const REWIND = "#c0504d";
+const RAW = "#4a78b5";
+
 export function renderChart(title: string, rows: readonly ChartRow[]): string {
   const labelW = 300;
   const barW = 420;
@@ -30,7 +34,7 @@ export function renderChart(title: string, rows: readonly ChartRow[]): string {
       const x1 = labelW + (r.max / scale) * barW;
       parts.push(
         `<text x="20" y="${y + 14}">${esc(r.label)}</text>`,
-        `<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="14" fill="#4a78b5"/>`,
+        `<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="14" fill="${r.label.startsWith("rewind") ? REWIND : RAW}"/>`,
         `<line x1="${x0.toFixed(1)}" y1="${y + 10}" x2="${x1.toFixed(1)}" y2="${y + 10}" stroke="#222"/>`,
         `<text x="${labelW + barW + 10}" y="${y + 14}">${esc(`${r.median.toFixed(2)} ${r.unit}`)}</text>`,
       );
