@@ -163,7 +163,7 @@ export async function benchBackupRestore(
           database: db,
           storePath: store,
           snapshotId,
-          service: "",
+          services: [],
           stackId: "",
           dockerHost: "",
           lockTimeoutSeconds: 60,

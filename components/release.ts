@@ -36,8 +36,9 @@ export interface ReleaseArgs {
 }
 
 /**
- * One service's release: the app, its database's revision, the backup before a schema change,
- * an optional restore, and the health gate, wired in the order the plan's direction needs
+ * One app's release: the app and its further services (workers from the same image), its
+ * database's revision, the backup before a schema change, an optional restore, and the health
+ * gate, wired in the order the plan's direction needs
  * (upgrade: backup → migrate → app → gate; downgrade: app → backup → migrate → gate;
  * restore: restore → app → gate).
  */
@@ -53,16 +54,19 @@ export class Release extends pulumi.ComponentResource {
     const { config, plan } = args;
     const order = releaseOrder(plan.steps, config.gate.enabled);
     const before = predecessors(order);
-    const built = new Map<Role, pulumi.Resource>();
+    // What each role declared: the app role declares the app and one AppService per further
+    // service, and the next role waits for all of them.
+    const built = new Map<Role, pulumi.Resource[]>();
     const after = (role: Role): pulumi.ResourceOptions => {
       const previous = before.get(role);
-      return { parent: this, dependsOn: previous ? [built.get(previous)!] : [] };
+      return { parent: this, dependsOn: previous ? built.get(previous)! : [] };
     };
     const storePath = args.storePath;
     const restoreSnapshot = plan.direction === "restore" ? config.restore.snapshot : null;
     // A secret whatever the caller passed: additionalSecretOutputs hides the children's outputs,
     // not the inputs the state also records, so a plain URL would be stored in the clear.
     const databaseUrl = pulumi.secret(args.databaseUrl);
+    const services = config.app.services ?? [];
 
     let backup: BackupSnapshot | undefined;
     let restore: Restore | undefined;
@@ -79,12 +83,13 @@ export class Release extends pulumi.ComponentResource {
               database: args.database,
               storePath,
               snapshotId: restoreSnapshot!,
-              service: config.app.name,
+              // Every process stops: a worker left running would write during the restore.
+              services: [config.app.name, ...services.map((s) => s.name)],
               stackId: args.stackId,
             },
             after(role),
           );
-          built.set(role, restore);
+          built.set(role, [restore]);
           break;
         case "backup":
           backup = new BackupSnapshot(
@@ -101,7 +106,7 @@ export class Release extends pulumi.ComponentResource {
             },
             after(role),
           );
-          built.set(role, backup);
+          built.set(role, [backup]);
           break;
         case "migration": {
           // After a restore the database is at the snapshot's revision, not the one read now.
@@ -123,10 +128,13 @@ export class Release extends pulumi.ComponentResource {
             },
             after(role),
           );
-          built.set(role, migration);
+          built.set(role, [migration]);
           break;
         }
-        case "app":
+        case "app": {
+          // The app finds its database as twelve-factor apps do, unless the config says
+          // otherwise; the URL stays a secret in the deployments' state.
+          const env = databaseUrl.apply((url) => ({ DATABASE_URL: url, ...config.app.env }));
           app = new AppService(
             `${name}-app`,
             {
@@ -135,16 +143,35 @@ export class Release extends pulumi.ComponentResource {
               version: config.app.version,
               replicas: config.app.replicas,
               port: config.app.port,
-              // The app finds its database as twelve-factor apps do, unless the config says
-              // otherwise; the URL stays a secret in the deployment's state.
-              env: databaseUrl.apply((url) => ({ DATABASE_URL: url, ...config.app.env })),
+              env,
               health: config.app.health,
               stackId: args.stackId,
             },
             after(role),
           );
-          built.set(role, app);
+          // Further processes of the same image and version (a worker beside the API), each
+          // with its own command, replicas and port, health-gated the same way.
+          const workers = services.map(
+            (service) =>
+              new AppService(
+                `${name}-service-${service.name}`,
+                {
+                  service: service.name,
+                  image: config.app.image,
+                  version: config.app.version,
+                  replicas: service.replicas,
+                  port: service.port,
+                  command: service.command,
+                  env,
+                  health: config.app.health,
+                  stackId: args.stackId,
+                },
+                after(role),
+              ),
+          );
+          built.set(role, [app, ...workers]);
           break;
+        }
         case "gate":
           if (!app || !migration) throw new InternalError("the gate needs the app and migration");
           gate = new HealthGate(
@@ -163,7 +190,7 @@ export class Release extends pulumi.ComponentResource {
             },
             after(role),
           );
-          built.set(role, gate);
+          built.set(role, [gate]);
           break;
         default: {
           const unexpected: never = role;

@@ -12,11 +12,12 @@ export interface RestoreArgs {
   /** The pinned snapshot (`rewind:restore.snapshot`). A new id restores; the same id never again. */
   snapshotId: pulumi.Input<string>;
   /**
-   * The service whose app containers (labels `rewind.service=<service>`, `rewind.role=app`)
-   * are stopped during the restore and started after it.
-   * @default "" (no containers are touched)
+   * The services whose app containers (labels `rewind.service=<service>`, `rewind.role=app`)
+   * are stopped during the restore and started after it: the API and every worker, since any
+   * of them could write while the database is being replaced.
+   * @default [] (no containers are touched)
    */
-  service?: pulumi.Input<string>;
+  services?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Limits the stop to containers labelled `rewind.stack=<stackId>` (`<project>/<stack>`).
    * @default "" (every stack's containers of the service)
@@ -52,7 +53,7 @@ export class Restore extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        service: args.service ?? "",
+        services: args.services ?? [],
         stackId: args.stackId ?? "",
         dockerHost: args.dockerHost ?? "",
         lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,

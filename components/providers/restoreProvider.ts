@@ -26,7 +26,7 @@ export interface RestoreInputs {
   storePath: string;
   snapshotId: string;
   /** Whose app containers are stopped during the restore; none when empty. */
-  service: string;
+  services: string[];
   /** Only this stack's containers (`rewind.stack` label); any stack's when empty. */
   stackId: string;
   dockerHost: string;
@@ -72,14 +72,7 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
       withMigrationLock(
         client,
         async () => {
-          const stopped =
-            inputs.service === ""
-              ? []
-              : await stopAppContainers({
-                  service: inputs.service,
-                  stackId: inputs.stackId,
-                  dockerHost: inputs.dockerHost,
-                });
+          const stopped = await stopServices(inputs);
           try {
             for (const entry of manifest.items) {
               if (entry.item === "database") {
@@ -124,6 +117,29 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
     restoredAt: new Date().toISOString(),
     stoppedContainers: restoredRevision.stopped,
   };
+}
+
+/**
+ * Stops the app containers of every service, in order; when one cannot be stopped, those
+ * already stopped are started again before the error goes on (nothing was restored yet).
+ */
+async function stopServices(inputs: RestoreInputs): Promise<string[]> {
+  const stopped: string[] = [];
+  try {
+    for (const service of inputs.services) {
+      stopped.push(
+        ...(await stopAppContainers({
+          service,
+          stackId: inputs.stackId,
+          dockerHost: inputs.dockerHost,
+        })),
+      );
+    }
+  } catch (error) {
+    await startContainers(stopped, inputs.dockerHost).catch(() => undefined);
+    throw error;
+  }
+  return stopped;
 }
 
 /** What the provider process runs (through {@link restoreProvider}). */

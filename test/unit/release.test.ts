@@ -123,6 +123,7 @@ interface Pins {
   gate?: boolean;
   beforeMigration?: boolean;
   env?: Record<string, string>;
+  services?: { name: string; command?: string[]; replicas?: number; port: number }[];
 }
 
 function config(pins: Pins) {
@@ -135,6 +136,7 @@ function config(pins: Pins) {
       port: 8000,
       env: pins.env ?? { LOG_LEVEL: "debug" },
       health: { startup: "/healthz/startup", timeoutSeconds: 30 },
+      ...(pins.services ? { services: pins.services } : {}),
     },
     "rewind:database": {
       url: URL,
@@ -469,7 +471,7 @@ describe("Release", () => {
       database: "hunter",
       storePath: "/srv/backups",
       snapshotId: PINNED,
-      service: "hunter",
+      services: ["hunter"],
       stackId: "rewind/unit",
       dockerHost: "",
       lockTimeoutSeconds: 60,
@@ -495,6 +497,41 @@ describe("Release", () => {
       revision: "0001",
       snapshotId: PINNED,
     });
+  });
+
+  test("a worker beside the API: its own AppService in the app's step; the gate waits for both, a restore stops both", async () => {
+    const worker = { name: "worker", command: ["node", "worker.js"], replicas: 3, port: 8100 };
+    const built = await build("workers", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0002", services: [worker] },
+    });
+    assert.deepEqual(built.rows, [
+      [RELEASE, "workers", undefined, []],
+      [MIGRATION, "workers-migration", "workers", []],
+      [APP, "workers-app", "workers", ["workers-migration"]],
+      ...appChildren("workers"),
+      [APP, "workers-service-worker", "workers", ["workers-migration"]],
+      [IMAGE, "workers-service-worker-image", "workers-service-worker", []],
+      [IMAGE, "workers-service-worker-router-image", "workers-service-worker", []],
+      [DEPLOYMENT, "workers-service-worker-deployment", "workers-service-worker", []],
+      [GATE, "workers-gate", "workers", ["workers-app", "workers-service-worker"]],
+    ]);
+    const api = built.inputs.get("workers-app-deployment")!;
+    assert.deepEqual(built.inputs.get("workers-service-worker-deployment"), {
+      ...api,
+      service: "worker",
+      command: ["node", "worker.js"],
+      replicas: 3,
+      port: 8100,
+    });
+    assert.deepEqual(api.env, secret({ DATABASE_URL: URL, LOG_LEVEL: "debug" }));
+
+    const restored = await build("restoreworkers", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0001", snapshot: PINNED, services: [worker] },
+      restoreRevision: "0001",
+    });
+    assert.deepEqual(restored.inputs.get("restoreworkers-restore")!.services, ["hunter", "worker"]);
   });
 
   test("app-only: the unchanged migration first, then app → gate, no backup", async () => {

@@ -46,7 +46,7 @@ describe("Restore", () => {
     );
     assert.deepEqual(withoutProvider(registrations[0]), {
       ...REQUIRED,
-      service: "",
+      services: [],
       stackId: "",
       dockerHost: "",
       lockTimeoutSeconds: 60,
@@ -64,7 +64,7 @@ describe("Restore", () => {
         database: "hunter",
         storePath: pulumi.output("/srv/backups"),
         snapshotId: SNAPSHOT,
-        service: "hunter",
+        services: ["hunter", "worker"],
         stackId: "rewind/unit",
         dockerHost: "tcp://127.0.0.1:2375",
         lockTimeoutSeconds: 5,
@@ -77,7 +77,7 @@ describe("Restore", () => {
       database: "hunter",
       storePath: "/srv/backups",
       snapshotId: SNAPSHOT,
-      service: "hunter",
+      services: ["hunter", "worker"],
       stackId: "rewind/unit",
       dockerHost: "tcp://127.0.0.1:2375",
       lockTimeoutSeconds: 5,
