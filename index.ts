@@ -11,12 +11,21 @@ import { irreversibleSteps, readMigrationSet } from "./components/migrationSet";
 import { planRelease } from "./components/planner";
 import { Release } from "./components/release";
 
-// A UserError is the operator's to fix: show its message alone, not a stack trace.
+// The SDK's exit code for "the program has logged a message the user can act on"; the language
+// host turns it into a failed update without a further error.
+const EXIT_AFTER_USER_MESSAGE = 32;
+
+// A UserError is the operator's to fix: show its message alone, not a stack trace, and exit at
+// once. (Thrown as a RunError, it reached the engine only ~20 s later: the SDK's connections to
+// the engine keep node alive until they time out. At 3 a.m. a typo should fail in a second.)
 export = async () => {
   try {
     return await release();
   } catch (err) {
-    if (err instanceof UserError) throw new pulumi.RunError(err.message);
+    if (err instanceof UserError) {
+      await pulumi.log.error(err.message);
+      process.exit(EXIT_AFTER_USER_MESSAGE);
+    }
     throw err;
   }
 };
@@ -68,7 +77,7 @@ async function release() {
       `stack "${stack}": rewind:restore.snapshot ${config.restore.snapshot} was taken at ` +
         `revision ${current.restoreRevision}, but rewind:database.revision is ` +
         `${config.database.revision}; pin revision ${current.restoreRevision} with the snapshot, ` +
-        `or set rewind:restore.snapshot to null once the restore is done`,
+        `or remove the pin once the restore is done (pulumi config rm rewind:restore.snapshot)`,
     );
   }
   const plan = planRelease({
