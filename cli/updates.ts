@@ -41,6 +41,11 @@ export interface Pins {
   readonly database?: string;
   readonly migrationsTool?: string;
   readonly migrationsDir?: string;
+  /**
+   * `rewind:database.migrations.revisions` (Alembic): every revision id, oldest first; the
+   * order the program plans by, since Alembic's ids carry none.
+   */
+  readonly migrationsRevisions?: readonly string[];
   readonly gate?: GatePins;
 }
 
@@ -131,6 +136,7 @@ export function readPins(config: StackConfig): Pins {
     database: databaseName(text(database.url)),
     migrationsTool: text(migrations.tool),
     migrationsDir: text(migrations.dir),
+    migrationsRevisions: textList(migrations.revisions),
     gate: readGate(config, app),
   };
 }
@@ -452,6 +458,12 @@ export function lastKnownGood(
 
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function textList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => text(v) !== undefined)
+    ? (value as string[])
+    : undefined;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
