@@ -14,7 +14,7 @@
 //   namespace to be one secret.
 import { UserError } from "../components/errors";
 import { namespaces } from "../components/config";
-import { ConfigEntry, StackConfig, isRecord } from "./updates";
+import { ConfigEntry, StackConfig, isRecord, namespaceObject } from "./updates";
 import { UsageError } from "./options";
 
 /** Leaves that may hold credentials, by namespace: at or under these paths. */
@@ -455,6 +455,27 @@ export function checkDistinct(pins: readonly LeafPin[]): void {
     }
     seen.add(pin.key);
   }
+}
+
+/**
+ * The config with `rewind:database.migrations.revisions` replaced: a rollback to a config whose
+ * Alembic list lacks the revision now pins the newer list with it, since the program orders
+ * revisions by the pinned list only. A config without migrations is returned as it is.
+ */
+export function withRevisionList(config: StackConfig, revisions: readonly string[]): StackConfig {
+  const database = namespaceObject(config, "rewind:database");
+  if (database === undefined || !isRecord(database.migrations)) {
+    return config;
+  }
+  const next = { ...database, migrations: { ...database.migrations, revisions: [...revisions] } };
+  return {
+    ...config,
+    "rewind:database": {
+      value: JSON.stringify(next),
+      objectValue: next,
+      secret: config["rewind:database"]?.secret,
+    },
+  };
 }
 
 /** pulumi.runtime.allConfig()'s shape, which parseConfig reads, from the CLI's JSON config. */

@@ -11,9 +11,10 @@ import {
   pinCommands,
   pinConfig,
   rawConfig,
+  withRevisionList,
 } from "../../cli/configPins";
 import { UsageError } from "../../cli/options";
-import { StackConfig } from "../../cli/updates";
+import { StackConfig, readPins } from "../../cli/updates";
 import { configOf } from "./cliFixtures";
 
 const current = configOf({ version: "1.2.0", revision: "0003" });
@@ -239,5 +240,28 @@ describe("parseSet", () => {
       path: "/live",
       expectStatus: 200,
     });
+  });
+});
+
+describe("withRevisionList", () => {
+  test("replaces the Alembic list and keeps the rest of the namespace, still secret", () => {
+    const database = {
+      url: "postgres://rewind:pw@127.0.0.1:5432/hunter",
+      migrations: { tool: "alembic", dir: "/srv/hunter", revisions: ["ae1027a6acf"] },
+      revision: "ae1027a6acf",
+    };
+    const config: StackConfig = {
+      ...target,
+      "rewind:database": { value: JSON.stringify(database), objectValue: database, secret: true },
+    };
+    const next = withRevisionList(config, ["ae1027a6acf", "27c6a30d7c24"]);
+    assert.deepEqual(next["rewind:database"].objectValue, {
+      ...database,
+      migrations: { ...database.migrations, revisions: ["ae1027a6acf", "27c6a30d7c24"] },
+    });
+    assert.equal(next["rewind:database"].secret, true);
+    assert.deepEqual(readPins(next).migrationsRevisions, ["ae1027a6acf", "27c6a30d7c24"]);
+    assert.equal(next["rewind:app"], config["rewind:app"]);
+    assert.deepEqual(database.migrations.revisions, ["ae1027a6acf"], "the input is not changed");
   });
 });
