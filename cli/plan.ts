@@ -6,8 +6,14 @@ import * as path from "node:path";
 import { latestVerifiedSnapshot } from "../components/backupStore";
 import { UserError } from "../components/errors";
 import { MigrationSet, readMigrationSet } from "../components/migrationSet";
-import { isRevision } from "../components/revision";
-import { PinWrites, applyLeafPins, parseSet, pinCommands, pinConfig } from "./configPins";
+import {
+  PinWrites,
+  applyLeafPins,
+  parseSet,
+  pinCommands,
+  pinConfig,
+  withRevisionList,
+} from "./configPins";
 import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
 import {
@@ -16,6 +22,7 @@ import {
   RollbackPlan,
   buildRollbackPlan,
   formatRollbackPlan,
+  planOrdering,
 } from "./rollbackPlan";
 import {
   HistoryEntry,
@@ -71,6 +78,7 @@ export async function planRollback(
   ]);
   const target = resolveTarget(entries, to);
   const pins = target.pins;
+  const currentPins = readPins(currentConfig);
   const newestGood = entries.filter(isGood).at(-1);
   const current: CurrentState =
     outputs.appVersion !== undefined
@@ -78,14 +86,14 @@ export async function planRollback(
           appVersion: outputs.appVersion,
           revision: outputs.revision ?? newestGood?.pins.revision,
           digest: outputs.digest,
-          restoredSnapshot: readPins(currentConfig).restoreSnapshot,
+          restoredSnapshot: currentPins.restoreSnapshot,
           source: "outputs",
         }
       : newestGood !== undefined
         ? {
             appVersion: newestGood.pins.appVersion,
             revision: newestGood.pins.revision,
-            restoredSnapshot: readPins(currentConfig).restoreSnapshot,
+            restoredSnapshot: currentPins.restoreSnapshot,
             source: "history",
           }
         : { source: "none" };
@@ -107,12 +115,19 @@ export async function planRollback(
         `${pins.revision ?? "?"} in ${pins.storePath ?? "the backup store"}; nothing to restore`,
     );
   }
-  const targetConfig =
+  const restored =
     options.restore && snapshot !== undefined
       ? applyLeafPins(target.config, [
           parseSet(`rewind:restore.snapshot=${snapshot.id}`, target.config),
         ])
       : target.config;
+  // The target's Alembic list lacks the revision now: pin the current list with it, or the
+  // program could not order the two (buildRollbackPlan says so in the plan's notes).
+  const ordering = planOrdering(target, current, currentPins);
+  const targetConfig =
+    ordering?.kind === "listed" && ordering.source === "current"
+      ? withRevisionList(restored, ordering.order)
+      : restored;
   const writes = pinConfig(currentConfig, targetConfig);
 
   let preview: PreviewOutcome | undefined;
@@ -136,6 +151,7 @@ export async function planRollback(
     current,
     migrations,
     migrationsNote: note,
+    currentConfig: currentPins,
     snapshot,
     restore: options.restore,
     configChanges: writes.changed,
@@ -150,6 +166,10 @@ function readMigrations(
   tool: string | undefined,
   dir: string | undefined,
 ): { migrations: MigrationSet | undefined; note: string | undefined } {
+  if (tool === "alembic") {
+    // Its steps come from rewind:database.migrations.revisions (buildRollbackPlan).
+    return { migrations: undefined, note: undefined };
+  }
   if (tool !== "sql" || dir === undefined) {
     return {
       migrations: undefined,
@@ -173,12 +193,8 @@ export async function restoreCandidate(
   database: string | undefined,
   revision: string | undefined,
 ): Promise<SnapshotRecord | undefined> {
-  if (
-    storePath === undefined ||
-    database === undefined ||
-    revision === undefined ||
-    !isRevision(revision)
-  ) {
+  // Any revision id: the store matches it exactly (Alembic snapshots carry hex ids).
+  if (storePath === undefined || database === undefined || revision === undefined) {
     return undefined;
   }
   const store = path.resolve(workDir, storePath);

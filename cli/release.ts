@@ -17,6 +17,7 @@ import {
   pinCommands,
   pinConfig,
   rawConfig,
+  withRevisionList,
 } from "./configPins";
 import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
 import { readHistory } from "./history";
@@ -169,7 +170,12 @@ export const release: Command = {
         return ExitCode.failed;
       }
 
-      const target = rollbackConfig(choice.to, choice.keepRevision, choice.restoreSnapshot);
+      const target = rollbackConfig(
+        choice.to,
+        choice.keepRevision,
+        choice.restoreSnapshot,
+        choice.revisions,
+      );
       const writes = pinConfig(await session.config(), target);
       for (const command of pinCommands(writes, session.name)) {
         await session.pulumi(command.args, command.stdin);
@@ -211,35 +217,42 @@ function secondsSince(io: CliIo, started: Date): number {
   return Math.round((io.now().getTime() - started.getTime()) / 1000);
 }
 
-/** The known-good config, with the revision kept or a restore pinned when the choice says so. */
+/**
+ * The known-good config, with the revision kept, a restore pinned or the failed config's
+ * Alembic revision list carried over when the choice says so.
+ */
 export function rollbackConfig(
   good: HistoryEntry,
   keepRevision: string | undefined,
   restoreSnapshot: string | undefined,
+  revisions?: readonly string[],
 ): StackConfig {
   const overrides = [
     ...(keepRevision === undefined ? [] : [`rewind:database.revision=${keepRevision}`]),
     ...(restoreSnapshot === undefined ? [] : [`rewind:restore.snapshot=${restoreSnapshot}`]),
   ];
+  const config = revisions === undefined ? good.config : withRevisionList(good.config, revisions);
   return applyLeafPins(
-    good.config,
-    overrides.map((o) => parseSet(o, good.config)),
+    config,
+    overrides.map((o) => parseSet(o, config)),
   );
 }
 
 // The steps without a down script between the failed pin and the known-good one, from the
-// failed config's migrations (the newer set, which has every step); undefined if unreadable.
+// failed config's migrations (the newer set, which has every step); undefined if unreadable,
+// and for Alembic, whose steps' downgrade()s decide at run time (chooseAutoRollback orders
+// its ids by the configs' revision lists).
 function stepsWithoutDown(workDir: string, failed: Pins, good: Pins): string[] | undefined {
   const from = failed.revision;
   const to = good.revision;
+  if (failed.migrationsTool !== "sql" || failed.migrationsDir === undefined) {
+    return undefined;
+  }
   if (from === undefined || to === undefined || !isRevision(from) || !isRevision(to)) {
     return undefined;
   }
   if (compareRevisions(from, to) <= 0) {
     return [];
-  }
-  if (failed.migrationsTool !== "sql" || failed.migrationsDir === undefined) {
-    return undefined;
   }
   try {
     const set = readMigrationSet(path.resolve(workDir, failed.migrationsDir));

@@ -3,16 +3,10 @@
 // Pure; the runbook it follows is hunter-rollback-plan.md ("Decision Matrix", "Rollback
 // Decision Tree"), whose three methods map onto the planner's decisions.
 import { MigrationSet, stepsBetween } from "../components/migrationSet";
-import {
-  Decision,
-  Plan,
-  RollbackDecision,
-  Step,
-  planRelease,
-  rollbackDecision,
-} from "../components/planner";
-import { compareRevisions, isRevision } from "../components/revision";
+import { Decision, Plan, Step, planRelease, rollbackDecision } from "../components/planner";
+import { BASE } from "../components/revision";
 import { FailureCause, causeWords } from "./progress";
+import { Ordering, compareIn, listedStepsDown, revisionOrdering } from "./revisionOrder";
 import { HistoryEntry, Pins, SnapshotRecord, shortDigest } from "./updates";
 
 /** The runbook's name for each rollback method, and its time target ("Decision Matrix"). */
@@ -65,6 +59,12 @@ export interface RollbackPlanInput {
   readonly migrations: MigrationSet | undefined;
   /** Why `migrations` is undefined, for the plan. */
   readonly migrationsNote?: string;
+  /**
+   * The pins of the stack's config now: its Alembic revision list orders the plan when the
+   * target's lacks a revision (and is then pinned with the target).
+   * @default undefined (the target's list only)
+   */
+  readonly currentConfig?: Pins;
   /** The newest verified snapshot of the database at the target revision. */
   readonly snapshot: SnapshotRecord | undefined;
   /** `rollback --restore`: pin `snapshot` as the restore too. */
@@ -78,8 +78,13 @@ export interface RollbackPlanInput {
 /** One step down, for "whether every step down is reversible". */
 export interface StepDown {
   readonly revision: string;
-  readonly name: string;
-  readonly reversible: boolean;
+  /** The sql file's name; null for Alembic, whose history the CLI does not read. */
+  readonly name: string | null;
+  /**
+   * Whether the step has a down script; null for Alembic, where the step's downgrade()
+   * decides when it runs.
+   */
+  readonly reversible: boolean | null;
 }
 
 export interface RollbackPlan {
@@ -102,6 +107,11 @@ export interface RollbackPlan {
     readonly stepsDown: readonly StepDown[];
     /** True when every step down has a down script; null when unknown or not a downgrade. */
     readonly reversible: boolean | null;
+    /**
+     * What orders the revisions: `number` (sql), the target config's Alembic list, or the
+     * current config's (pinned with the target, whose list lacks a revision); null if unknown.
+     */
+    readonly orderedBy: "number" | "target-list" | "current-list" | null;
     readonly note: string | null;
   };
   /** The snapshot a restore would use (newest verified at the target revision). */
@@ -135,15 +145,27 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
   let direction: RollbackPlan["schema"]["direction"] = "unknown";
   let stepsDown: StepDown[] = [];
   let note: string | null = input.migrationsNote ?? null;
-  if (
-    fromRevision !== null &&
-    toRevision !== null &&
-    isRevision(fromRevision) &&
-    isRevision(toRevision)
-  ) {
-    const order = compareRevisions(fromRevision, toRevision);
+  const notes = [...(input.notes ?? [])];
+  // Ordered from "base" when the current revision is unknown, as the planner does.
+  const ordering = planOrdering(target, current, input.currentConfig);
+  const ordered = ordering !== undefined && ordering.kind !== "refused" ? ordering : undefined;
+  if (ordered?.kind === "listed" && ordered.source === "current") {
+    notes.push(
+      `update ${target.number}'s rewind:database.migrations.revisions lacks a revision; ` +
+        `the current config's list is pinned with it (the program orders by the pinned list)`,
+    );
+  }
+  if (ordered !== undefined && fromRevision !== null && toRevision !== null) {
+    const order = compareIn(ordered, fromRevision, toRevision);
     direction = order < 0 ? "up" : order > 0 ? "down" : "none";
-    if (direction === "down" && input.migrations !== undefined) {
+    if (direction === "down" && ordered.kind === "listed") {
+      stepsDown = listedStepsDown(ordered.order, fromRevision, toRevision).map((revision) => ({
+        revision,
+        name: null,
+        reversible: null,
+      }));
+      note = ALEMBIC_STEPS;
+    } else if (direction === "down" && input.migrations !== undefined) {
       try {
         stepsDown = stepsBetween(input.migrations, fromRevision, toRevision).steps.map((s) => ({
           revision: s.revision,
@@ -154,27 +176,28 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
         note = (error as Error).message;
       }
     }
-  } else if (fromRevision !== null && fromRevision === toRevision) {
-    direction = "none";
   } else if (note === null && (fromRevision === null || toRevision === null)) {
     note =
       fromRevision === null ? "the current revision is unknown" : "the target pins no revision";
   }
-  const knownSteps = direction === "down" && input.migrations !== undefined && note === null;
-  const irreversible = stepsDown.filter((s) => !s.reversible).map((s) => s.revision);
+  const knownSteps =
+    direction === "down" &&
+    ordered?.kind === "numbered" &&
+    input.migrations !== undefined &&
+    note === null;
+  const irreversible = stepsDown.filter((s) => s.reversible === false).map((s) => s.revision);
 
   let plan: Plan;
-  if (to.appVersion === undefined || toRevision === null || !isRevision(toRevision)) {
+  if (to.appVersion === undefined || toRevision === null || ordered === undefined) {
     plan = {
       direction: "none",
       steps: [],
       decision: "refuse",
       reason:
-        `update ${target.number}'s config pins ` +
-        (to.appVersion === undefined
-          ? "no app version"
-          : `revision ${JSON.stringify(toRevision)}`) +
-        `; the program plans numbered (sql) revisions only`,
+        ordering?.kind === "refused"
+          ? ordering.reason
+          : `update ${target.number}'s config pins ` +
+            (to.appVersion === undefined ? "no app version" : "no revision"),
     };
   } else {
     plan = planRelease({
@@ -183,13 +206,25 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
           ? undefined
           : {
               appVersion: current.appVersion,
-              revision:
-                fromRevision !== null && isRevision(fromRevision) ? fromRevision : undefined,
+              revision: fromRevision ?? undefined,
               restoredSnapshot: current.restoredSnapshot,
             },
       desired: { appVersion: to.appVersion, revision: toRevision, restoreSnapshot: restorePin },
       irreversible: knownSteps ? irreversible : [],
+      order: ordered.kind === "listed" ? ordered.order : undefined,
     });
+  }
+
+  // The planner's sentence for a downgrade says every step is reversible; for Alembic no one
+  // knows that until each downgrade() runs (its wording is components/planner.ts's).
+  if (ordered?.kind === "listed" && plan.decision === "migration-down") {
+    plan = {
+      ...plan,
+      reason: plan.reason.replace(
+        "(down, every step reversible)",
+        "(down; each Alembic step's downgrade() decides whether it can)",
+      ),
+    };
   }
 
   let alternative: string | null = null;
@@ -219,6 +254,14 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
       direction,
       stepsDown,
       reversible: knownSteps ? irreversible.length === 0 : null,
+      orderedBy:
+        ordered === undefined
+          ? null
+          : ordered.kind === "numbered"
+            ? "number"
+            : ordered.source === "target"
+              ? "target-list"
+              : "current-list",
       note,
     },
     snapshot: input.snapshot ?? null,
@@ -230,9 +273,39 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     steps: plan.steps,
     alternative,
     configChanges: input.configChanges,
-    notes: input.notes ?? [],
+    notes,
     preview: input.preview ?? null,
   };
+}
+
+// Alembic's steps are the team's Python: the CLI does not read them, and the program does not
+// refuse any up front (index.ts): a downgrade() that cannot undo its revision raises when it runs.
+const ALEMBIC_STEPS =
+  "Alembic steps: each step's downgrade() decides at run time whether it can undo its " +
+  "revision; the program does not treat any as irreversible up front";
+
+/**
+ * How the plan orders the current revision and the target's: the target config's own order
+ * (numbers, or its Alembic list), else the current config's Alembic list; undefined when the
+ * target pins no revision. An unknown current revision counts as "base", as in the planner.
+ */
+export function planOrdering(
+  target: HistoryEntry,
+  current: CurrentState,
+  currentConfig: Pins | undefined,
+): Ordering | undefined {
+  const to = target.pins.revision;
+  if (to === undefined) {
+    return undefined;
+  }
+  return revisionOrdering({
+    from: current.revision ?? BASE,
+    to,
+    target: target.pins,
+    targetName: `update ${target.number}`,
+    current: currentConfig,
+    currentName: "the current config",
+  });
 }
 
 /** The plan as `rewind plan` prints it. */
@@ -265,12 +338,21 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
       n === 0
         ? ": down"
         : `: down ${n} ${n === 1 ? "step" : "steps"}, ` +
-          (s.reversible ? "every step reversible" : "NOT every step reversible");
+          (s.stepsDown.some((step) => step.reversible === null)
+            ? "reversibility unknown until each step runs"
+            : s.reversible
+              ? "every step reversible"
+              : "NOT every step reversible");
   }
   row("schema", schema);
   for (const step of s.stepsDown) {
     more(
-      `${step.revision} ${step.name}: ${step.reversible ? "has a down script" : "no down script (irreversible)"}`,
+      `${step.revision}${step.name === null ? "" : ` ${step.name}`}: ` +
+        (step.reversible === null
+          ? "reversibility unknown (its downgrade() decides)"
+          : step.reversible
+            ? "has a down script"
+            : "no down script (irreversible)"),
     );
   }
   if (s.note !== null) {
@@ -364,7 +446,8 @@ export function stamp(iso: string): string {
 export interface AutoRollback {
   /** `pin`: pin the chosen config and run up; `none`: no safe rollback, stop (exit 3). */
   readonly action: "pin" | "none";
-  readonly decision: RollbackDecision;
+  /** `migration-up` when going back is itself an upgrade (the failed release went down). */
+  readonly decision: Decision;
   readonly reason: string;
   /** The update whose config is pinned. */
   readonly to?: HistoryEntry;
@@ -372,6 +455,11 @@ export interface AutoRollback {
   readonly keepRevision?: string;
   /** Pin this snapshot to restore as well. */
   readonly restoreSnapshot?: string;
+  /**
+   * Pin this Alembic revision list with the known-good config: the failed config's, when the
+   * known-good one lacks the failed revision (the program orders by the pinned list only).
+   */
+  readonly revisions?: readonly string[];
 }
 
 export interface AutoRollbackInput {
@@ -410,6 +498,33 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
   const irreversible = input.irreversible;
   const reversible = irreversible !== undefined && irreversible.length === 0;
 
+  // The way back, ordered as the program will order it once the known-good config is pinned.
+  const from = failed.revision;
+  const back =
+    from === undefined || good.pins.revision === undefined
+      ? undefined
+      : revisionOrdering({
+          from,
+          to: good.pins.revision,
+          target: good.pins,
+          targetName: `update ${good.number}`,
+          current: failed,
+          currentName: "the failed update's config",
+        });
+  if (back?.kind === "refused") {
+    return {
+      action: "none",
+      decision: "refuse",
+      reason: `${what} and the way back cannot be ordered: ${back.reason}`,
+    };
+  }
+  const direction =
+    back === undefined || from === undefined || good.pins.revision === undefined
+      ? undefined
+      : compareIn(back, from, good.pins.revision);
+  const revisions = back?.kind === "listed" && back.source === "current" ? back.order : undefined;
+  const withList = revisions === undefined ? {} : { revisions };
+
   if (cause.migrationFailed) {
     const matrix = rollbackDecision({
       gateFailed: cause.gateFailed,
@@ -424,8 +539,16 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
         return {
           action: "pin",
           decision: "migration-down",
-          reason: `${matrix.reason}; pin ${to}`,
+          reason:
+            (irreversible === undefined
+              ? `the migration failed: migrate down (${
+                  back?.kind === "listed"
+                    ? "each Alembic step's downgrade() decides at run time whether it can"
+                    : "the down scripts could not be read here; the program checks them"
+                })`
+              : matrix.reason) + `; pin ${to}`,
           to: good,
+          ...withList,
         };
       case "restore":
         return {
@@ -434,13 +557,15 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
           reason: `${matrix.reason} (${input.snapshot?.id}); pin ${to}`,
           to: good,
           restoreSnapshot: input.snapshot?.id,
+          ...withList,
         };
       default:
         return { action: "none", decision: "refuse", reason: matrix.reason };
     }
   }
 
-  const sameSchema = failed.revision === undefined || failed.revision === good.pins.revision;
+  const sameSchema =
+    direction === undefined ? from === undefined || from === good.pins.revision : direction === 0;
   if (!sameSchema && irreversible !== undefined && irreversible.length > 0) {
     return {
       action: "pin",
@@ -455,13 +580,14 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
   }
   return {
     action: "pin",
-    decision: sameSchema ? "app-only" : "migration-down",
+    decision: sameSchema ? "app-only" : direction === -1 ? "migration-up" : "migration-down",
     reason:
       (cause.gateFailed
         ? "health checks failed"
         : `the update failed${cause.firstError ? ` (${cause.firstError})` : ""}`) +
       `: pin the last known-good config, ${to}`,
     to: good,
+    ...withList,
   };
 }
 
@@ -530,13 +656,17 @@ export function classifyChange(before: Pins | undefined, after: Pins): Decision 
   if (after.restoreSnapshot !== undefined && after.restoreSnapshot !== before?.restoreSnapshot) {
     return "restore";
   }
-  if (
-    before?.revision !== undefined &&
-    after.revision !== undefined &&
-    isRevision(before.revision) &&
-    isRevision(after.revision)
-  ) {
-    const order = compareRevisions(before.revision, after.revision);
+  if (before?.revision !== undefined && after.revision !== undefined) {
+    const ordering = revisionOrdering({
+      from: before.revision,
+      to: after.revision,
+      target: after,
+      targetName: "the update",
+      current: before,
+      currentName: "the update before",
+    });
+    const order =
+      ordering.kind === "refused" ? 0 : compareIn(ordering, before.revision, after.revision);
     if (order > 0) return "migration-down";
     if (order < 0) return "migration-up";
   }

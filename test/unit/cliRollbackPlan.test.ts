@@ -13,7 +13,13 @@ import {
   rollbackMessage,
 } from "../../cli/rollbackPlan";
 import { FailureCause } from "../../cli/progress";
-import { HistoryEntry, SnapshotRecord, toEntries } from "../../cli/updates";
+import {
+  HistoryEntry,
+  SnapshotRecord,
+  StackConfig,
+  namespaceObject,
+  toEntries,
+} from "../../cli/updates";
 import { at, historyOf } from "./cliFixtures";
 
 // 0001 and 0002 have down scripts, 0003 does not.
@@ -298,5 +304,225 @@ describe("formatChanges", () => {
     );
     assert.equal(formatChanges({ same: 0 }), "no changes");
     assert.equal(formatChanges({ replace: 1, same: 4 }, "done"), "1 replaced, 4 unchanged");
+  });
+});
+
+// An Alembic stack: hex ids, ordered only by each config's rewind:database.migrations.revisions,
+// which grows by one id per release (an older config's list lacks the newer revisions).
+const ids = ["ae1027a6acf", "27c6a30d7c24", "1975ea83b712"];
+
+function alembicConfig(config: StackConfig, revisions: readonly string[]): StackConfig {
+  const database = {
+    ...namespaceObject(config, "rewind:database"),
+    migrations: { tool: "alembic", dir: "/srv/hunter", revisions },
+  };
+  return {
+    ...config,
+    "rewind:database": { value: JSON.stringify(database), objectValue: database, secret: true },
+  };
+}
+
+const alembicEntries = toEntries(
+  historyOf([
+    { version: "0.9.0", revision: "base", at: 0 },
+    { version: "1.0.0", revision: ids[0], at: 600 },
+    { version: "1.1.0", revision: ids[1], at: 1200 },
+    { version: "1.2.0", revision: ids[2], at: 1800 },
+  ]).map((u, i) => ({ ...u, config: alembicConfig(u.config, ids.slice(0, Math.max(1, 3 - i))) })),
+);
+const [a0, a1, a2, a3] = alembicEntries;
+
+function alembicPlanTo(
+  target: HistoryEntry,
+  from: HistoryEntry,
+  extra: Partial<Parameters<typeof buildRollbackPlan>[0]> = {},
+) {
+  return planTo(target, from, { migrations: undefined, currentConfig: from.pins, ...extra });
+}
+
+describe("buildRollbackPlan with Alembic ids", () => {
+  test("the fixture's lists grow by one id per release", () => {
+    assert.deepEqual(
+      alembicEntries.map((e) => [e.pins.revision, e.pins.migrationsRevisions]),
+      [
+        ["base", [ids[0]]],
+        [ids[0], [ids[0]]],
+        [ids[1], ids.slice(0, 2)],
+        [ids[2], ids],
+      ],
+    );
+  });
+
+  test("up: ordered by the target's own list, a forward migration", () => {
+    const plan = alembicPlanTo(a3, a1);
+    assert.deepEqual(
+      [plan.schema.direction, plan.schema.orderedBy, plan.decision, plan.steps],
+      ["up", "target-list", "migration-up", ["backup", "migrate", "app", "gate"]],
+    );
+    assert.deepEqual(plan.schema.stepsDown, []);
+    assert.deepEqual(plan.notes, []);
+  });
+
+  test("down: the current config's list orders it, each step's reversibility unknown", () => {
+    const plan = alembicPlanTo(a1, a3);
+    assert.deepEqual(
+      [plan.schema.direction, plan.schema.orderedBy, plan.decision, plan.steps],
+      ["down", "current-list", "migration-down", ["app", "backup", "migrate", "gate"]],
+    );
+    assert.deepEqual(plan.schema.stepsDown, [
+      { revision: "1975ea83b712", name: null, reversible: null },
+      { revision: "27c6a30d7c24", name: null, reversible: null },
+    ]);
+    assert.equal(plan.schema.reversible, null);
+    assert.equal(
+      plan.schema.note,
+      "Alembic steps: each step's downgrade() decides at run time whether it can undo its " +
+        "revision; the program does not treat any as irreversible up front",
+    );
+    assert.deepEqual(plan.notes, [
+      "update 2's rewind:database.migrations.revisions lacks a revision; the current config's " +
+        "list is pinned with it (the program orders by the pinned list)",
+    ]);
+    assert.equal(
+      plan.reason,
+      "schema 1975ea83b712 → ae1027a6acf (down; each Alembic step's downgrade() decides " +
+        "whether it can), app 1.2.0 → 1.0.0: " +
+        "switch the app first (it tolerates the newer schema), back up, then migrate down",
+    );
+  });
+
+  test("down to base undoes every revision", () => {
+    const plan = alembicPlanTo(a0, a2);
+    assert.deepEqual(
+      [plan.schema.from, plan.schema.to, plan.schema.direction, plan.decision],
+      ["27c6a30d7c24", "base", "down", "migration-down"],
+    );
+    assert.deepEqual(
+      plan.schema.stepsDown.map((s) => s.revision),
+      ["27c6a30d7c24", "ae1027a6acf"],
+    );
+  });
+
+  test("the same revision is app-only", () => {
+    const plan = alembicPlanTo(a2, { ...a3, pins: { ...a3.pins, revision: ids[1] } });
+    assert.deepEqual(
+      [plan.schema.direction, plan.schema.orderedBy, plan.decision],
+      ["none", "target-list", "app-only"],
+    );
+  });
+
+  test("a current revision in neither list is refused, naming it", () => {
+    const plan = alembicPlanTo(a2, { ...a3, pins: { ...a3.pins, revision: "deadbeef" } });
+    assert.deepEqual(
+      [plan.decision, plan.schema.direction, plan.schema.orderedBy, plan.steps],
+      ["refuse", "unknown", null, []],
+    );
+    assert.equal(
+      plan.reason,
+      "update 3's rewind:database.migrations.revisions (ae1027a6acf, 27c6a30d7c24) lacks " +
+        '"deadbeef", and the current config\'s rewind:database.migrations.revisions ' +
+        '(ae1027a6acf, 27c6a30d7c24, 1975ea83b712) lacks "deadbeef": the program orders ' +
+        "Alembic revisions by that list only and would refuse the pin; list every revision " +
+        "id there, oldest first",
+    );
+  });
+
+  test("the plan as printed", () => {
+    const plan = alembicPlanTo(a1, a3, { configChanges: ["rewind:app", "rewind:database"] });
+    assert.equal(
+      formatRollbackPlan(plan),
+      [
+        'Rollback plan for stack dev: pin the config of update 2 (2025-11-25 12:10:00Z, "rewind release --set rewind:app.version=1.0.0")',
+        "",
+        "  app       1.2.0 → 1.0.0   (now from the stack's outputs)",
+        "  schema    1975ea83b712 → ae1027a6acf: down 2 steps, reversibility unknown until each step runs",
+        "            1975ea83b712: reversibility unknown (its downgrade() decides)",
+        "            27c6a30d7c24: reversibility unknown (its downgrade() decides)",
+        "            (Alembic steps: each step's downgrade() decides at run time whether it can undo its revision; the program does not treat any as irreversible up front)",
+        "  snapshot  none: no verified snapshot at ae1027a6acf in the backup store",
+        "  decision  migration-down: Database Migration Rollback (runbook method 2), target < 10 minutes",
+        "            schema 1975ea83b712 → ae1027a6acf (down; each Alembic step's downgrade() decides whether it can), app 1.2.0 → 1.0.0: switch the app first (it tolerates the newer schema), back up, then migrate down",
+        "  steps     app → backup → migrate → gate",
+        "  config    rewind:app, rewind:database change",
+        "            note: update 2's rewind:database.migrations.revisions lacks a revision; the current config's list is pinned with it (the program orders by the pinned list)",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("chooseAutoRollback with Alembic ids", () => {
+  test("a failed gate goes down, pinning the failed config's list with the known-good one", () => {
+    const choice = chooseAutoRollback({
+      cause: gate,
+      lastKnownGood: a2,
+      failed: a3.pins,
+      irreversible: undefined,
+      snapshot: undefined,
+    });
+    assert.deepEqual(
+      [choice.action, choice.decision, choice.to?.number, choice.revisions],
+      ["pin", "migration-down", 3, ids],
+    );
+    assert.equal(
+      choice.reason,
+      "health checks failed: pin the last known-good config, update 3 (app 1.1.0, schema 27c6a30d7c24)",
+    );
+  });
+
+  test("a failed migration goes down; its downgrade()s decide", () => {
+    const choice = chooseAutoRollback({
+      cause: migration,
+      lastKnownGood: a2,
+      failed: a3.pins,
+      irreversible: undefined,
+      snapshot: undefined,
+    });
+    assert.deepEqual([choice.action, choice.decision], ["pin", "migration-down"]);
+    assert.equal(
+      choice.reason,
+      "the migration failed: migrate down (each Alembic step's downgrade() decides at run time " +
+        "whether it can); pin update 3 (app 1.1.0, schema 27c6a30d7c24)",
+    );
+  });
+
+  test("going back to a newer revision is a forward migration", () => {
+    const choice = chooseAutoRollback({
+      cause: gate,
+      lastKnownGood: a3,
+      failed: a1.pins,
+      irreversible: undefined,
+      snapshot: undefined,
+    });
+    assert.deepEqual(
+      [choice.action, choice.decision, choice.revisions],
+      ["pin", "migration-up", undefined],
+    );
+  });
+
+  test("a failed revision in neither list stops, naming it", () => {
+    const choice = chooseAutoRollback({
+      cause: gate,
+      lastKnownGood: a2,
+      failed: { ...a3.pins, revision: "deadbeef" },
+      irreversible: undefined,
+      snapshot: undefined,
+    });
+    assert.deepEqual([choice.action, choice.decision], ["none", "refuse"]);
+    assert.equal(
+      choice.reason,
+      "health checks failed and the way back cannot be ordered: update 3's " +
+        'rewind:database.migrations.revisions (ae1027a6acf, 27c6a30d7c24) lacks "deadbeef", ' +
+        "and the failed update's config's rewind:database.migrations.revisions " +
+        '(ae1027a6acf, 27c6a30d7c24, 1975ea83b712) lacks "deadbeef": the program orders ' +
+        "Alembic revisions by that list only and would refuse the pin; list every revision " +
+        "id there, oldest first",
+    );
+  });
+
+  test("the change an update made, ordered by the lists", () => {
+    assert.equal(classifyChange(a3.pins, a2.pins), "migration-down");
+    assert.equal(classifyChange(a1.pins, a2.pins), "migration-up");
+    assert.equal(classifyChange(a2.pins, a0.pins), "migration-down");
   });
 });
