@@ -215,18 +215,6 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     });
   }
 
-  // The planner's sentence for a downgrade says every step is reversible; for Alembic no one
-  // knows that until each downgrade() runs (its wording is components/planner.ts's).
-  if (ordered?.kind === "listed" && plan.decision === "migration-down") {
-    plan = {
-      ...plan,
-      reason: plan.reason.replace(
-        "(down, every step reversible)",
-        "(down; each Alembic step's downgrade() decides whether it can)",
-      ),
-    };
-  }
-
   let alternative: string | null = null;
   if (plan.decision === "refuse" && irreversible.length > 0) {
     alternative =

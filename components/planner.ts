@@ -156,7 +156,7 @@ export function planRelease(input: PlanInput): Plan {
         steps: finish([...app, ...migration]),
         decision: "migration-down",
         reason:
-          `schema ${from} → ${to} (down, every step reversible), ${appMove}: ` +
+          `schema ${from} → ${to} (${downNote(input)}), ${appMove}: ` +
           `switch the app first (it tolerates the newer schema), ` +
           `${backup ? "back up, " : ""}then migrate down`,
       };
@@ -239,6 +239,14 @@ export function rollbackDecision(failure: Failure): {
     };
   }
   return { decision: "none", reason: "nothing failed: no rollback needed" };
+}
+
+// Down scripts are known for numbered sql migrations; a tool with its own ordering (Alembic)
+// finds out only when each downgrade() runs.
+function downNote(input: PlanInput): string {
+  return input.order === undefined
+    ? "down, every step reversible"
+    : "down; each Alembic step's downgrade() decides whether it can";
 }
 
 function plural(n: number, word: string): string {

@@ -119,6 +119,26 @@ describe("planRelease", () => {
     );
   });
 
+  test("an Alembic downgrade follows the listed order and claims no reversibility", () => {
+    assert.deepEqual(
+      planRelease({
+        current: { appVersion: "1.1.0", revision: "27c6a30d7c24" },
+        desired: { appVersion: "1.0.0", revision: "ae1027a6acf" },
+        irreversible: [],
+        order: ["ae1027a6acf", "27c6a30d7c24"],
+      }),
+      {
+        direction: "downgrade",
+        steps: ["app", "backup", "migrate", "gate"],
+        decision: "migration-down",
+        reason:
+          "schema 27c6a30d7c24 → ae1027a6acf (down; each Alembic step's downgrade() decides " +
+          "whether it can), app 1.1.0 → 1.0.0: switch the app first (it tolerates the newer " +
+          "schema), back up, then migrate down",
+      },
+    );
+  });
+
   test("a downgrade through an irreversible step is refused, naming it and the fix", () => {
     assert.deepEqual(
       planRelease({
