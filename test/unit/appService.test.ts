@@ -3,55 +3,20 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { recordingMocks, value, withoutProvider } from "./mocks";
+import * as states from "./mockStates";
+import { DIGEST, ROUTER_DIGEST } from "./mockStates";
 
-const DIGEST = `sha256:${"a".repeat(64)}`;
-const ROUTER_DIGEST = `sha256:${"b".repeat(64)}`;
-
-interface Registration {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-}
-const registrations: Registration[] = [];
-
-void pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-      switch (args.type) {
-        case "pulumi-nodejs:dynamic/rewind:ImageRef": {
-          const digest = args.inputs.image.endsWith("/rewind-router") ? ROUTER_DIGEST : DIGEST;
-          const state = { ...args.inputs, digest, ref: `${args.inputs.image}@${digest}` };
-          return { id: state.ref, state };
-        }
-        case "pulumi-nodejs:dynamic/rewind:DockerDeployment":
-          return {
-            id: `${args.inputs.stackId}/${args.inputs.service}`,
-            state: { ...args.inputs, url: `http://127.0.0.1:${args.inputs.port}` },
-          };
-        case "rewind:app:AppService":
-          return { id: undefined, state: {} };
-        default:
-          throw new Error(`unexpected registration of ${args.type} ${args.name}`);
-      }
-    },
-    call(args) {
-      throw new Error(`unexpected call of ${args.token}`);
-    },
-  },
-  "rewind",
-  "unit",
-  false,
-);
+const registrations = recordingMocks({
+  "pulumi-nodejs:dynamic/rewind:ImageRef": states.imageRef(),
+  "pulumi-nodejs:dynamic/rewind:DockerDeployment": states.dockerDeployment,
+  "rewind:app:AppService": states.component,
+});
 
 // Imported after setMocks, as the SDK requires (a static import would be hoisted above it).
 const { AppService } =
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("../../components/appService") as typeof import("../../components/appService");
-
-function value<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 describe("AppService", () => {
   test("an ImageRef for the app and for the router, and a DockerDeployment, all its children", async () => {
@@ -97,11 +62,7 @@ describe("AppService", () => {
       "pulumi-nodejs:dynamic/rewind:ImageRef::hunter-router-image": "AppService",
       "pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter-deployment": "AppService",
     });
-    const [image, router, deployment] = registrations.slice(1).map((r) => {
-      const { __provider, ...inputs } = r.inputs;
-      assert.equal(typeof __provider, "string", "a serialized dynamic provider");
-      return inputs;
-    });
+    const [image, router, deployment] = registrations.slice(1).map(withoutProvider);
     assert.deepEqual(image, { image: "127.0.0.1:5000/hunter", version: "1.0.0" });
     assert.deepEqual(router, { image: "127.0.0.1:5000/rewind-router", version: "1" });
     assert.deepEqual(deployment, {

@@ -4,26 +4,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import * as states from "./mockStates";
 
 const TYPE = "pulumi-nodejs:dynamic/rewind:BackupSnapshot";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 const ID = "20261126T010203Z-hunter-0002-3f9a";
 
 const registrations = recordingMocks({
-  [TYPE]: (inputs) => ({
-    id: ID,
-    state: {
-      ...inputs,
-      snapshotId: ID,
-      sha256: "c".repeat(64),
-      size: 4096,
-      verified: true,
-      takenAt: "2026-11-26T01:02:03.000Z",
-      manifestPath: `/srv/backups/${ID}/manifest.json`,
-      pruned: ["20261001T000000Z-hunter-0001-aaaa"],
-      pruneError: "",
-    },
-  }),
+  [TYPE]: states.backupSnapshot(ID, ["20261001T000000Z-hunter-0001-aaaa"]),
 });
 
 /* eslint-disable @typescript-eslint/no-require-imports */

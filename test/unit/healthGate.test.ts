@@ -4,17 +4,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import * as states from "./mockStates";
+import { DIGEST } from "./mockStates";
 
 const TYPE = "pulumi-nodejs:dynamic/rewind:HealthGate";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
-const DIGEST = `sha256:${"a".repeat(64)}`;
 
-const registrations = recordingMocks({
-  [TYPE]: (inputs) => ({
-    id: "gate-1",
-    state: { ...inputs, passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
-  }),
-});
+const registrations = recordingMocks({ [TYPE]: states.healthGate });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { HealthGate } =

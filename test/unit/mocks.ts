@@ -1,6 +1,7 @@
-// Pulumi's mocks for the unit tests of one dynamic resource: every registration is recorded, a
-// registration of any other type or any call fails. Call `recordingMocks` before importing the
-// component (a static import would be hoisted above it), as the SDK requires.
+// Pulumi's mocks for the unit tests of Rewind's resources: every registration is recorded, a
+// registration of a type not listed or any call fails (mockStates.ts holds the answers). Call
+// `recordingMocks` before importing the component (a static import would be hoisted above it), as
+// the SDK requires.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -12,7 +13,8 @@ export interface Registration {
 
 /** What the mock provider answers for a resource of one type, from its inputs. */
 export type MockState = (inputs: Record<string, unknown>) => {
-  id: string;
+  /** undefined for a component resource. */
+  id: string | undefined;
   state: Record<string, unknown>;
 };
 

@@ -4,10 +4,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { recordingMocks, secret, value, withoutProvider } from "./mocks";
+import * as states from "./mockStates";
+import { DIGEST, ROUTER_DIGEST } from "./mockStates";
 
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
-const DIGEST = `sha256:${"a".repeat(64)}`;
-const ROUTER_DIGEST = `sha256:${"b".repeat(64)}`;
 const SNAPSHOT = "20261126T010203Z-hunter-0001-3f9a";
 const PINNED = "20261101T000000Z-hunter-0001-77aa";
 
@@ -20,80 +21,16 @@ const MIGRATION = "pulumi-nodejs:dynamic/rewind:Migration";
 const RESTORE = "pulumi-nodejs:dynamic/rewind:Restore";
 const GATE = "pulumi-nodejs:dynamic/rewind:HealthGate";
 
-interface Registration {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-}
-const registrations: Registration[] = [];
-
-void pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const inputs = args.inputs;
-      switch (args.type) {
-        case RELEASE:
-        case APP:
-          return { id: undefined, state: {} };
-        case IMAGE: {
-          const digest = inputs.image.endsWith("/rewind-router") ? ROUTER_DIGEST : DIGEST;
-          const state = { ...inputs, digest, ref: `${inputs.image}@${digest}` };
-          return { id: state.ref, state };
-        }
-        case DEPLOYMENT:
-          return {
-            id: `${inputs.stackId}/${inputs.service}`,
-            state: { ...inputs, url: `http://127.0.0.1:${inputs.port}` },
-          };
-        case BACKUP:
-          return {
-            id: SNAPSHOT,
-            state: {
-              ...inputs,
-              snapshotId: SNAPSHOT,
-              sha256: "c".repeat(64),
-              size: 4096,
-              verified: true,
-              takenAt: "2026-11-26T01:02:03.000Z",
-              manifestPath: `/srv/backups/${SNAPSHOT}/manifest.json`,
-              pruned: [],
-              pruneError: "",
-            },
-          };
-        case MIGRATION:
-          return {
-            id: "hunter-migration-id",
-            state: { ...inputs, appliedSteps: [] },
-          };
-        case RESTORE:
-          return {
-            id: inputs.snapshotId,
-            state: {
-              ...inputs,
-              restoredRevision: "0001",
-              sha256: "d".repeat(64),
-              restoredAt: "2026-11-26T01:05:00.000Z",
-              stoppedContainers: [],
-            },
-          };
-        case GATE:
-          return {
-            id: "gate-id",
-            state: { ...inputs, passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
-          };
-        default:
-          throw new Error(`unexpected registration of ${args.type} ${args.name}`);
-      }
-    },
-    call(args) {
-      throw new Error(`unexpected call of ${args.token}`);
-    },
-  },
-  "rewind",
-  "unit",
-  false,
-);
+const registrations = recordingMocks({
+  [RELEASE]: states.component,
+  [APP]: states.component,
+  [IMAGE]: states.imageRef(),
+  [DEPLOYMENT]: states.dockerDeployment,
+  [BACKUP]: states.backupSnapshot(SNAPSHOT),
+  [MIGRATION]: states.migration,
+  [RESTORE]: states.restore(),
+  [GATE]: states.healthGate,
+});
 
 // Imported after setMocks, as the SDK requires (a static import would be hoisted above it).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -106,15 +43,6 @@ const { planRelease } =
 /* eslint-enable @typescript-eslint/no-require-imports */
 type ReleaseArgs = import("../../components/release").ReleaseArgs;
 type Plan = import("../../components/planner").Plan;
-
-function value<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
-
-/** A secret as the engine receives it. */
-function secret(v: unknown): Record<string, unknown> {
-  return { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v };
-}
 
 interface Pins {
   version: string;
@@ -255,13 +183,10 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
     ]);
   }
   const inputs = new Map(
-    registrations.map((r) => {
-      const { __provider, ...rest } = r.inputs;
-      if (r.type.startsWith("pulumi-nodejs:dynamic/")) {
-        assert.equal(typeof __provider, "string", `${r.name}: a serialized dynamic provider`);
-      }
-      return [r.name, rest];
-    }),
+    registrations.map((r) => [
+      r.name,
+      r.type.startsWith("pulumi-nodejs:dynamic/") ? withoutProvider(r) : r.inputs,
+    ]),
   );
   return {
     release,

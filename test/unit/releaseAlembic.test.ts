@@ -8,6 +8,8 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../../components/config";
 import { planRelease } from "../../components/planner";
+import { recordingMocks, value } from "./mocks";
+import * as states from "./mockStates";
 
 const URL = "postgres://rewind:secret@127.0.0.1:5432/hunter";
 const IMAGE = "127.0.0.1:5000/hunter-alembic";
@@ -15,56 +17,26 @@ const REVISIONS = ["0001", "0002", "0003"];
 const digestOf = (version: string) =>
   `sha256:${(version === "1.0.0" ? "a" : version === "1.1.0" ? "b" : "c").repeat(64)}`;
 
-interface Registration {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-  readonly parent?: string;
-}
-const registrations: Registration[] = [];
-
-void pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-      switch (args.type) {
-        case "pulumi-nodejs:dynamic/rewind:ImageRef": {
-          const digest = digestOf(args.inputs.version);
-          const state = { ...args.inputs, digest, ref: `${args.inputs.image}@${digest}` };
-          return { id: state.ref, state };
-        }
-        case "pulumi-nodejs:dynamic/rewind:BackupSnapshot":
-          return { id: "snap", state: { ...args.inputs, snapshotId: "snap-1" } };
-        case "pulumi-nodejs:dynamic/rewind:Migration":
-          return { id: "migration", state: { ...args.inputs, appliedSteps: [] } };
-        case "pulumi-nodejs:dynamic/rewind:DockerDeployment":
-          return { id: "deployment", state: { ...args.inputs, url: "http://127.0.0.1:8000" } };
-        case "pulumi-nodejs:dynamic/rewind:HealthGate":
-          return { id: "gate", state: args.inputs };
-        case "rewind:app:AppService":
-        case "rewind:index:Release":
-          return { id: undefined, state: {} };
-        default:
-          throw new Error(`unexpected registration of ${args.type} ${args.name}`);
-      }
-    },
-    call(args) {
-      throw new Error(`unexpected call of ${args.token}`);
-    },
-  },
-  "rewind",
-  "unit",
-  false,
-);
+const registrations = recordingMocks({
+  "pulumi-nodejs:dynamic/rewind:ImageRef": states.imageRef((inputs) =>
+    digestOf(String(inputs.version)),
+  ),
+  // An id apart from the snapshotId, so the test sees which of them the Migration receives.
+  "pulumi-nodejs:dynamic/rewind:BackupSnapshot": (inputs) => ({
+    id: "snap",
+    state: { ...inputs, snapshotId: "snap-1" },
+  }),
+  "pulumi-nodejs:dynamic/rewind:Migration": states.migration,
+  "pulumi-nodejs:dynamic/rewind:DockerDeployment": states.dockerDeployment,
+  "pulumi-nodejs:dynamic/rewind:HealthGate": states.healthGate,
+  "rewind:app:AppService": states.component,
+  "rewind:index:Release": states.component,
+});
 
 // Imported after setMocks, as the SDK requires (a static import would be hoisted above it).
 const { Release } =
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("../../components/release") as typeof import("../../components/release");
-
-function value<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 function alembicConfig(version: string, revision: string, tool: "alembic" | "sql" = "alembic") {
   return parseConfig("unit", {

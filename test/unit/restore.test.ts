@@ -4,23 +4,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import * as states from "./mockStates";
 
 const TYPE = "pulumi-nodejs:dynamic/rewind:Restore";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 const SNAPSHOT = "20261101T000000Z-hunter-0001-77aa";
 
-const registrations = recordingMocks({
-  [TYPE]: (inputs) => ({
-    id: String(inputs.snapshotId),
-    state: {
-      ...inputs,
-      restoredRevision: "0001",
-      sha256: "d".repeat(64),
-      restoredAt: "2026-11-26T01:05:00.000Z",
-      stoppedContainers: ["rewind-unit-hunter-1"],
-    },
-  }),
-});
+const registrations = recordingMocks({ [TYPE]: states.restore(["rewind-unit-hunter-1"]) });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { Restore } =
