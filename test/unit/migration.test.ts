@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { MIGRATION_DEFAULTS } from "./migrationDefaults";
 import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
 
 const TYPE = "pulumi-nodejs:dynamic/rewind:Migration";
@@ -54,15 +55,7 @@ describe("Migration", () => {
       snapshotDatabase: "",
       snapshotRevision: "",
       storePath: "",
-      lockTimeoutSeconds: 60,
-      image: "",
-      commandUp: [],
-      commandDown: [],
-      revisions: [],
-      env: {},
-      dockerHost: "",
-      alembicDir: "",
-      alembicConfig: "",
+      ...MIGRATION_DEFAULTS,
     });
     assert.deepEqual(options.get("hunter-migration")!.additionalSecretOutputs, [
       "databaseUrl",

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { MIGRATION_DEFAULTS } from "./migrationDefaults";
 import { recordingMocks, secret, value, withoutProvider } from "./mocks";
 import * as states from "./mockStates";
 import { DIGEST, ROUTER_DIGEST } from "./mockStates";
@@ -285,15 +286,7 @@ describe("Release", () => {
       snapshotDatabase: "hunter",
       snapshotRevision: "0001",
       storePath: "/srv/backups",
-      lockTimeoutSeconds: 60,
-      image: "",
-      commandUp: [],
-      commandDown: [],
-      revisions: [],
-      env: {},
-      dockerHost: "",
-      alembicDir: "",
-      alembicConfig: "",
+      ...MIGRATION_DEFAULTS,
     });
     assert.deepEqual(built.inputs.get("upgrade-app-deployment"), {
       service: "hunter",
