@@ -19,22 +19,20 @@ const { BackupSnapshot } =
   require("../../components/backupSnapshot") as typeof import("../../components/backupSnapshot");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+const REQUIRED = {
+  databaseUrl: URL,
+  database: "hunter",
+  revision: "0002",
+  appVersion: "1.1.0",
+  storePath: "/srv/backups",
+};
+
 describe("BackupSnapshot", () => {
   test("the required inputs as given, every optional one at its documented default", async () => {
     registrations.length = 0;
     const options = new Map<string, pulumi.CustomResourceOptions>();
     const before = Date.now();
-    const snapshot = new BackupSnapshot(
-      "hunter-backup",
-      {
-        databaseUrl: URL,
-        database: "hunter",
-        revision: "0002",
-        appVersion: "1.1.0",
-        storePath: "/srv/backups",
-      },
-      recordOptions(options),
-    );
+    const snapshot = new BackupSnapshot("hunter-backup", REQUIRED, recordOptions(options));
     await value(snapshot.snapshotId);
     assert.deepEqual(
       registrations.map((r) => [r.type, r.name]),
@@ -42,11 +40,7 @@ describe("BackupSnapshot", () => {
     );
     const { requestedAt, ...inputs } = withoutProvider(registrations[0]);
     assert.deepEqual(inputs, {
-      databaseUrl: URL,
-      database: "hunter",
-      revision: "0002",
-      appVersion: "1.1.0",
-      storePath: "/srv/backups",
+      ...REQUIRED,
       include: ["database"],
       retain: { days: 30, keepAtLeast: 5 },
       reason: "manual",
@@ -65,34 +59,8 @@ describe("BackupSnapshot", () => {
   test("every input given is passed through as given, secrets still secret", async () => {
     registrations.length = 0;
     const options = new Map<string, pulumi.CustomResourceOptions>();
-    const snapshot = new BackupSnapshot(
-      "full",
-      {
-        databaseUrl: pulumi.secret(URL),
-        database: pulumi.output("hunter"),
-        revision: "0002",
-        appVersion: "1.1.0",
-        storePath: "/srv/backups",
-        include: ["database", "volume:sessions", "path:/srv/hunter/.env"],
-        retain: { days: 0, keepAtLeast: 1 },
-        reason: "migrate 0002->0003",
-        volumesRoot: "/srv/volumes",
-        keep: ["20261101T000000Z-hunter-0001-77aa"],
-        lockTimeoutSeconds: 5,
-        requestedAt: "2026-11-26T00:00:00.000Z",
-      },
-      {
-        ...recordOptions(options),
-        additionalSecretOutputs: ["manifestPath"],
-      },
-    );
-    await value(snapshot.snapshotId);
-    assert.deepEqual(withoutProvider(registrations[0]), {
-      databaseUrl: secret(URL),
-      database: "hunter",
-      revision: "0002",
-      appVersion: "1.1.0",
-      storePath: "/srv/backups",
+    const given = {
+      ...REQUIRED,
       include: ["database", "volume:sessions", "path:/srv/hunter/.env"],
       retain: { days: 0, keepAtLeast: 1 },
       reason: "migrate 0002->0003",
@@ -100,20 +68,24 @@ describe("BackupSnapshot", () => {
       keep: ["20261101T000000Z-hunter-0001-77aa"],
       lockTimeoutSeconds: 5,
       requestedAt: "2026-11-26T00:00:00.000Z",
-    });
+    };
+    const snapshot = new BackupSnapshot(
+      "full",
+      { ...given, databaseUrl: pulumi.secret(URL), database: pulumi.output("hunter") },
+      {
+        ...recordOptions(options),
+        additionalSecretOutputs: ["manifestPath"],
+      },
+    );
+    await value(snapshot.snapshotId);
+    assert.deepEqual(withoutProvider(registrations[0]), { ...given, databaseUrl: secret(URL) });
     // The caller's own secret outputs are kept; the URL is added.
     assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["manifestPath", "databaseUrl"]);
   });
 
   test("declares every output the provider returns", async () => {
     registrations.length = 0;
-    const snapshot = new BackupSnapshot("outputs", {
-      databaseUrl: URL,
-      database: "hunter",
-      revision: "0002",
-      appVersion: "1.1.0",
-      storePath: "/srv/backups",
-    });
+    const snapshot = new BackupSnapshot("outputs", REQUIRED);
     assert.deepEqual(
       {
         id: await value(snapshot.id),

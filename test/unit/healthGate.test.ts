@@ -50,33 +50,30 @@ describe("HealthGate", () => {
   test("every input given is passed through as given, secrets still secret", async () => {
     registrations.length = 0;
     const options = new Map<string, pulumi.CustomResourceOptions>();
-    const gate = new HealthGate(
-      "full",
-      {
-        baseUrl: pulumi.output("http://127.0.0.1:8100"),
-        live: "/live",
-        ready: "/ready",
-        startup: "/started",
-        timeoutSeconds: 5,
-        smoke: [{ path: "/items", expectStatus: 200 }],
-        sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
-        databaseUrl: pulumi.secret(URL),
-        enabled: false,
-        trigger: pulumi.interpolate`${DIGEST}@0003`,
-      },
-      { ...recordOptions(options), additionalSecretOutputs: ["baseUrl"] },
-    );
-    await value(gate.passed);
-    assert.deepEqual(withoutProvider(registrations[0]), {
-      baseUrl: "http://127.0.0.1:8100",
+    const given = {
       live: "/live",
       ready: "/ready",
       startup: "/started",
       timeoutSeconds: 5,
       smoke: [{ path: "/items", expectStatus: 200 }],
       sql: [{ query: "SELECT 1 FROM items", minRows: 2 }],
-      databaseUrl: secret(URL),
       enabled: false,
+    };
+    const gate = new HealthGate(
+      "full",
+      {
+        ...given,
+        baseUrl: pulumi.output("http://127.0.0.1:8100"),
+        databaseUrl: pulumi.secret(URL),
+        trigger: pulumi.interpolate`${DIGEST}@0003`,
+      },
+      { ...recordOptions(options), additionalSecretOutputs: ["baseUrl"] },
+    );
+    await value(gate.passed);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      ...given,
+      baseUrl: "http://127.0.0.1:8100",
+      databaseUrl: secret(URL),
       trigger: `${DIGEST}@0003`,
     });
     // The caller's own secret outputs are kept; the URL is added.

@@ -66,40 +66,11 @@ describe("Migration", () => {
   test("every input given is passed through as given, secrets still secret", async () => {
     registrations.length = 0;
     const options = new Map<string, pulumi.CustomResourceOptions>();
-    const migration = new Migration(
-      "alembic",
-      {
-        databaseUrl: pulumi.secret(URL),
-        database: "hunter",
-        tool: "alembic",
-        migrationsDir: "",
-        fromRevision: "ae1027a6acf",
-        revision: pulumi.output("27c6a30d7c24"),
-        snapshotId: pulumi.output("20261126T010203Z-hunter-ae1027a6acf-3f9a"),
-        snapshotDatabase: "hunter",
-        snapshotRevision: "ae1027a6acf",
-        storePath: "/srv/backups",
-        lockTimeoutSeconds: 5,
-        image: `127.0.0.1:5000/hunter-alembic@sha256:${"e".repeat(64)}`,
-        commandUp: ["./migrate", "up"],
-        commandDown: ["./migrate", "down"],
-        revisions: ["ae1027a6acf", "27c6a30d7c24"],
-        env: pulumi.secret({ PGAPPNAME: "rewind" }),
-        dockerHost: "unix:///run/docker.sock",
-        alembicDir: "/app",
-        alembicConfig: "/app/alembic.ini",
-      },
-      { ...recordOptions(options), additionalSecretOutputs: ["image"] },
-    );
-    await value(migration.revision);
-    assert.deepEqual(withoutProvider(registrations[0]), {
-      databaseUrl: secret(URL),
+    const given = {
       database: "hunter",
-      tool: "alembic",
+      tool: "alembic" as const,
       migrationsDir: "",
       fromRevision: "ae1027a6acf",
-      revision: "27c6a30d7c24",
-      snapshotId: "20261126T010203Z-hunter-ae1027a6acf-3f9a",
       snapshotDatabase: "hunter",
       snapshotRevision: "ae1027a6acf",
       storePath: "/srv/backups",
@@ -108,10 +79,28 @@ describe("Migration", () => {
       commandUp: ["./migrate", "up"],
       commandDown: ["./migrate", "down"],
       revisions: ["ae1027a6acf", "27c6a30d7c24"],
-      env: secret({ PGAPPNAME: "rewind" }),
       dockerHost: "unix:///run/docker.sock",
       alembicDir: "/app",
       alembicConfig: "/app/alembic.ini",
+    };
+    const migration = new Migration(
+      "alembic",
+      {
+        ...given,
+        databaseUrl: pulumi.secret(URL),
+        revision: pulumi.output("27c6a30d7c24"),
+        snapshotId: pulumi.output("20261126T010203Z-hunter-ae1027a6acf-3f9a"),
+        env: pulumi.secret({ PGAPPNAME: "rewind" }),
+      },
+      { ...recordOptions(options), additionalSecretOutputs: ["image"] },
+    );
+    await value(migration.revision);
+    assert.deepEqual(withoutProvider(registrations[0]), {
+      ...given,
+      databaseUrl: secret(URL),
+      revision: "27c6a30d7c24",
+      snapshotId: "20261126T010203Z-hunter-ae1027a6acf-3f9a",
+      env: secret({ PGAPPNAME: "rewind" }),
     });
     assert.deepEqual(options.get("alembic")!.additionalSecretOutputs, [
       "image",

@@ -47,31 +47,20 @@ describe("Restore", () => {
   test("every input given is passed through as given, secrets still secret", async () => {
     registrations.length = 0;
     const options = new Map<string, pulumi.CustomResourceOptions>();
-    const restore = new Restore(
-      "full",
-      {
-        databaseUrl: pulumi.secret(URL),
-        database: "hunter",
-        storePath: pulumi.output("/srv/backups"),
-        snapshotId: SNAPSHOT,
-        services: ["hunter", "worker"],
-        stackId: "rewind/unit",
-        dockerHost: "tcp://127.0.0.1:2375",
-        lockTimeoutSeconds: 5,
-      },
-      { ...recordOptions(options), additionalSecretOutputs: ["sha256"] },
-    );
-    await value(restore.restoredRevision);
-    assert.deepEqual(withoutProvider(registrations[0]), {
-      databaseUrl: secret(URL),
-      database: "hunter",
-      storePath: "/srv/backups",
-      snapshotId: SNAPSHOT,
+    const given = {
+      ...REQUIRED,
       services: ["hunter", "worker"],
       stackId: "rewind/unit",
       dockerHost: "tcp://127.0.0.1:2375",
       lockTimeoutSeconds: 5,
-    });
+    };
+    const restore = new Restore(
+      "full",
+      { ...given, databaseUrl: pulumi.secret(URL), storePath: pulumi.output("/srv/backups") },
+      { ...recordOptions(options), additionalSecretOutputs: ["sha256"] },
+    );
+    await value(restore.restoredRevision);
+    assert.deepEqual(withoutProvider(registrations[0]), { ...given, databaseUrl: secret(URL) });
     assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["sha256", "databaseUrl"]);
   });
 
