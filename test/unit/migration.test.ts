@@ -145,23 +145,13 @@ describe("Migration's check (preview, before anything runs)", () => {
 
   function inputs(overrides: Partial<MigrationInputs>): MigrationInputs {
     return {
-      databaseUrl: URL,
-      database: "hunter",
-      tool: "sql",
+      ...REQUIRED,
       migrationsDir: dir,
-      fromRevision: "0001",
-      revision: "0002",
       snapshotId: "20261126T010203Z-hunter-0001-3f9a",
       snapshotDatabase: "hunter",
       snapshotRevision: "0001",
       storePath: "/srv/backups",
-      lockTimeoutSeconds: 60,
-      image: "",
-      commandUp: [],
-      commandDown: [],
-      revisions: [],
-      env: {},
-      dockerHost: "",
+      ...MIGRATION_DEFAULTS,
       ...overrides,
     };
   }
