@@ -1,8 +1,9 @@
 // Benchmark 4: how Rewind's fixed costs grow.
-//   services  a no-change `pulumi up` of bench/growth's program with 1, 10 and 50 services (each
-//             a real AppService: two ImageRefs and a DockerDeployment with one replica and its
-//             router). One stack grows from 1 to 10 to 50; each size is deployed once (not
-//             timed), then the no-change up is timed.
+//   services  a no-change `pulumi up` of Rewind's program with 1, 10 and 50 services: the app and
+//             49 workers from the same image and version (rewind:app.services), each an
+//             AppService (two ImageRefs and a DockerDeployment with one replica and its router),
+//             beside the Migration and the HealthGate. One stack grows from 1 to 10 to 50; each
+//             size is deployed once (not timed), then the no-change up is timed.
 //   history   `rewind plan --to 1.0.0` (with its preview, and --skip-preview) on a stack of
 //             Rewind's program with 10, 100 and 1000 updates in its history, beside the raw
 //             read of that history (`pulumi stack history --json`, one page). Two updates are
@@ -13,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../components/adapters/ports";
-import { Cleanup, Env, dbUrl, freshDatabase, run } from "./lib";
+import { Cleanup, Env, freshDatabase, run } from "./lib";
 import { UpPhases } from "./profile";
 import { BenchStack } from "./stack";
 
@@ -35,8 +36,7 @@ export async function benchServiceGrowth(
 }> {
   const db = `bench_growth_${tag}`;
   await freshDatabase(env, cleanup, db);
-  const stack = new BenchStack(env, `bench-growth-${tag}`, path.join(env.root, "bench", "growth"));
-  await stack.create(cleanup);
+  const stack = new BenchStack(env, `bench-growth-${tag}`);
   // Service names are unique per run: container names must not clash with other stacks'.
   const name = (i: number) => `bg${tag}-${i}`;
   const taken = new Set<number>();
@@ -45,14 +45,13 @@ export async function benchServiceGrowth(
     taken.add(p);
     return p;
   };
+  await stack.init(cleanup, db, await port());
   await stack.set({
     "app.name": name(0),
-    "app.image": `${env.registry}/hunter`,
     "app.version": "1.0.0",
-    "app.port": String(await port()),
+    "app.replicas": "1",
+    "database.revision": "0001",
   });
-  // hunter's readiness asks its database for SELECT 1.
-  await stack.setSecret("app.env.DATABASE_URL", dbUrl(env, db));
   const noChange: GrowthSamples = new Map();
   const deploy = new Map<number, number>();
   const profiles = new Map<number, UpPhases[]>();
@@ -62,6 +61,7 @@ export async function benchServiceGrowth(
     for (let i = deployed; i < size; i++) {
       more[`app.services[${i - 1}].name`] = name(i);
       more[`app.services[${i - 1}].port`] = String(await port());
+      more[`app.services[${i - 1}].replicas`] = "1";
     }
     if (Object.keys(more).length > 0) await stack.set(more);
     deployed = Math.max(deployed, size);
