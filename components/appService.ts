@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgumentChecks, isPlain } from "./argumentChecks";
 import { DockerDeployment } from "./dockerDeployment";
-import { UserError } from "./errors";
 import { ImageRef } from "./imageRef";
 import { repositoryProblem, versionProblem } from "./imageRepository";
 import { ROUTER_VERSION } from "./router/router";
@@ -79,35 +79,28 @@ const SERVICE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // Plain values are checked here, before anything is registered, so a typo fails the program
 // with the argument's name; values only known later are checked by the providers.
 function validate(name: string, args: AppServiceArgs): void {
-  const problems: string[] = [];
-  const plain = <T>(v: pulumi.Input<T> | undefined): v is T =>
-    v !== undefined && !pulumi.Output.isInstance(v) && !(v instanceof Promise);
-  if (plain(args.service) && !SERVICE.test(args.service)) {
-    problems.push(
-      `service is ${JSON.stringify(args.service)}; allowed: a DNS label (lowercase letters, ` +
-        `digits and -, starting with a letter, at most 63 characters)`,
-    );
-  }
-  if (plain(args.image)) {
-    const problem = repositoryProblem(args.image);
-    if (problem !== undefined) problems.push(problem);
-  }
-  if (plain(args.version)) {
-    const problem = versionProblem(args.version);
-    if (problem !== undefined) problems.push(problem);
-  }
-  if (plain(args.replicas) && !(Number.isInteger(args.replicas) && args.replicas >= 1)) {
-    problems.push(`replicas is ${args.replicas}; allowed: an integer of at least 1`);
-  }
-  if (
-    plain(args.port) &&
-    !(Number.isInteger(args.port) && args.port >= 1024 && args.port <= 65535)
-  ) {
-    problems.push(`port is ${args.port}; allowed: an integer from 1024 to 65535`);
-  }
-  if (problems.length > 0) {
-    throw new UserError(problems.map((p) => `AppService "${name}": ${p}`).join("\n"));
-  }
+  const checks = new ArgumentChecks("AppService", name);
+  checks.check(
+    "service",
+    args.service,
+    (v) => typeof v === "string" && SERVICE.test(v),
+    `a DNS label (lowercase letters, digits and -, starting with a letter, at most 63 characters)`,
+  );
+  if (isPlain(args.image)) checks.add(repositoryProblem(args.image));
+  if (isPlain(args.version)) checks.add(versionProblem(args.version));
+  checks.check(
+    "replicas",
+    args.replicas,
+    (v) => Number.isInteger(v) && (v as number) >= 1,
+    "an integer of at least 1",
+  );
+  checks.check(
+    "port",
+    args.port,
+    (v) => Number.isInteger(v) && (v as number) >= 1024 && (v as number) <= 65535,
+    "an integer from 1024 to 65535",
+  );
+  checks.throwIfAny();
 }
 
 /**
