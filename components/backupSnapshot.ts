@@ -1,4 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+  ArgumentChecks,
+  isAbsolutePath,
+  isNonEmpty,
+  isPlain,
+  isSeconds,
+  SECONDS_ALLOWED,
+  SNAPSHOT_ID_ALLOWED,
+} from "./argumentChecks";
+import { isSnapshotId } from "./backupStore";
+import { backupSchema } from "./config";
 import { backupSnapshotProvider, DEFAULT_VOLUMES_ROOT } from "./providers/backupSnapshotProvider";
 
 /** Arguments of a BackupSnapshot: which database, at which revision, into which store. */
@@ -60,6 +71,44 @@ export interface BackupSnapshotArgs {
   requestedAt?: pulumi.Input<string>;
 }
 
+// The rules of rewind:backup.include items and rewind:backup.retain, as the config states them.
+const BACKUP_ITEM = backupSchema.shape.include.unwrap().element;
+const RETAIN = backupSchema.shape.retain;
+
+// Plain values are checked before anything is registered (argumentChecks.ts); the URL is not:
+// it is a secret, and a message must not print it.
+function check(name: string, args: BackupSnapshotArgs): void {
+  const checks = new ArgumentChecks("BackupSnapshot", name);
+  checks.check("database", args.database, isNonEmpty, "the database's name, as in the URL");
+  checks.check(
+    "revision",
+    args.revision,
+    isNonEmpty,
+    `the revision the database is at, e.g. "0002" or "base"`,
+  );
+  checks.check(
+    "storePath",
+    args.storePath,
+    isAbsolutePath,
+    "an absolute path: the backup store's directory",
+  );
+  if (isPlain(args.include)) {
+    args.include.forEach((item, i) => checks.schema(`include[${i}]`, item, BACKUP_ITEM));
+  }
+  checks.schema("retain", args.retain, RETAIN);
+  checks.check(
+    "volumesRoot",
+    args.volumesRoot,
+    isAbsolutePath,
+    "an absolute path: the directory holding one directory per volume",
+  );
+  if (isPlain(args.keep)) {
+    args.keep.forEach((id, i) => checks.check(`keep[${i}]`, id, isSnapshotId, SNAPSHOT_ID_ALLOWED));
+  }
+  checks.check("lockTimeoutSeconds", args.lockTimeoutSeconds, isSeconds, SECONDS_ALLOWED);
+  checks.throwIfAny();
+}
+
 /**
  * A verified copy of the database (pg_dump custom format) and of declared volumes and files,
  * in the backup store with a manifest. Any change of its inputs takes a new snapshot (and each
@@ -86,6 +135,7 @@ export class BackupSnapshot extends pulumi.dynamic.Resource {
   declare public readonly revision: pulumi.Output<string>;
 
   constructor(name: string, args: BackupSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
+    check(name, args);
     super(
       backupSnapshotProvider,
       name,

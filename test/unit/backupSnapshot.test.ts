@@ -115,4 +115,71 @@ describe("BackupSnapshot", () => {
       },
     );
   });
+
+  test("bad plain arguments fail before anything is registered, each named", () => {
+    registrations.length = 0;
+    assert.throws(
+      () =>
+        new BackupSnapshot("bad", {
+          ...REQUIRED,
+          database: "",
+          revision: " ",
+          storePath: "backups",
+          include: ["database", "volume:", pulumi.output("volume:unchecked"), "path:relative"],
+          retain: { days: -1, keepAtLeast: 0 },
+          volumesRoot: "volumes",
+          keep: ["../20261101T000000Z-hunter-0001-77aa"],
+          lockTimeoutSeconds: -5,
+        }),
+      (err: Error) => {
+        assert.equal(err.name, "UserError");
+        assert.deepEqual(err.message.split("\n"), [
+          `BackupSnapshot "bad": database is ""; allowed: the database's name, as in the URL`,
+          `BackupSnapshot "bad": revision is " "; allowed: the revision the database is at, ` +
+            `e.g. "0002" or "base"`,
+          `BackupSnapshot "bad": storePath is "backups"; allowed: an absolute path: the backup ` +
+            `store's directory`,
+          `BackupSnapshot "bad": include[1] is "volume:"; allowed: "database", "volume:<name>" ` +
+            `or "path:<absolute path>"`,
+          `BackupSnapshot "bad": include[3] is "path:relative"; allowed: "database", ` +
+            `"volume:<name>" or "path:<absolute path>"`,
+          `BackupSnapshot "bad": retain.days is -1; allowed: an integer number of days, at least 0`,
+          `BackupSnapshot "bad": retain.keepAtLeast is 0; allowed: an integer of at least 1`,
+          `BackupSnapshot "bad": volumesRoot is "volumes"; allowed: an absolute path: the ` +
+            `directory holding one directory per volume`,
+          `BackupSnapshot "bad": keep[0] is "../20261101T000000Z-hunter-0001-77aa"; allowed: a ` +
+            `snapshot id from the backup store (letters, digits, ".", "_" and "-", starting with ` +
+            `a letter or digit), e.g. "20261126T005230Z-hunter-0001-b09dc0"`,
+          `BackupSnapshot "bad": lockTimeoutSeconds is -5; allowed: an integer number of ` +
+            `seconds, at least 1`,
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(registrations, []);
+  });
+
+  test("a timeout of 0 is refused: PostgreSQL would wait for the lock forever", () => {
+    assert.throws(() => new BackupSnapshot("zero", { ...REQUIRED, lockTimeoutSeconds: 0 }), {
+      name: "UserError",
+      message:
+        `BackupSnapshot "zero": lockTimeoutSeconds is 0; allowed: an integer number of ` +
+        `seconds, at least 1`,
+    });
+  });
+
+  test("values given as Outputs are left to the provider", async () => {
+    registrations.length = 0;
+    const snapshot = new BackupSnapshot("later", {
+      ...REQUIRED,
+      storePath: pulumi.output("relative"),
+      include: pulumi.output(["volume:"]),
+      lockTimeoutSeconds: pulumi.output(-1),
+    });
+    await value(snapshot.snapshotId);
+    assert.deepEqual(
+      registrations.map((r) => r.name),
+      ["later"],
+    );
+  });
 });
