@@ -1,4 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+  ArgumentChecks,
+  isAbsolutePath,
+  isNonEmpty,
+  isPlain,
+  isSeconds,
+  SECONDS_ALLOWED,
+  SNAPSHOT_ID_ALLOWED,
+} from "./argumentChecks";
+import { isSnapshotId } from "./backupStore";
+import { BASE, isRevision, REVISION_FORMAT } from "./revision";
 import { MigrationTool, migrationProvider } from "./providers/migrationProvider";
 
 /** Arguments of a Migration: which database, from where to which revision, and its guard. */
@@ -67,6 +78,77 @@ export interface MigrationArgs {
   alembicConfig?: pulumi.Input<string>;
 }
 
+const TOOLS: readonly unknown[] = ["sql", "alembic", "command"] satisfies MigrationTool[];
+
+// Plain values are checked before anything is registered (argumentChecks.ts); the URL and env
+// are not: they hold secrets, and a message must not print them.
+function check(name: string, args: MigrationArgs): void {
+  const checks = new ArgumentChecks("Migration", name);
+  checks.check("database", args.database, isNonEmpty, "the database's name, as in the URL");
+  checks.check("tool", args.tool, (t) => TOOLS.includes(t), `"sql", "alembic" or "command"`);
+  if (args.tool === "sql") {
+    checks.check(
+      "migrationsDir",
+      args.migrationsDir,
+      isNonEmpty,
+      "the directory of the NNNN_name.up.sql / .down.sql files",
+    );
+    const sqlRevision = `${REVISION_FORMAT} (the sql tool's numbering)`;
+    checks.check("fromRevision", args.fromRevision, isRevision, sqlRevision);
+    checks.check("revision", args.revision, isRevision, sqlRevision);
+  } else if (args.tool === "alembic" || args.tool === "command") {
+    // Absent, they default to [], which only the sql tool can do without.
+    const revisions = args.revisions ?? [];
+    if (isPlain(revisions) && revisions.every((r) => isPlain(r))) {
+      checkListedRevision(checks, args.tool, args.revision, revisions as string[]);
+    }
+  }
+  checks.check(
+    "snapshotId",
+    args.snapshotId,
+    (id) => id === "" || isSnapshotId(id),
+    `"" (no snapshot) or ${SNAPSHOT_ID_ALLOWED}`,
+  );
+  checks.check(
+    "storePath",
+    args.storePath,
+    (p) => p === "" || isAbsolutePath(p),
+    `"" (no store) or an absolute path: the backup store's directory`,
+  );
+  checks.check("lockTimeoutSeconds", args.lockTimeoutSeconds, isSeconds, SECONDS_ALLOWED);
+  checks.check(
+    "alembicDir",
+    args.alembicDir,
+    (d) => d === "" || isAbsolutePath(d),
+    `"" (the image's working directory) or an absolute directory inside the image`,
+  );
+  checks.throwIfAny();
+}
+
+// The alembic and command tools' ids carry no order: the pin must be in their list.
+function checkListedRevision(
+  checks: ArgumentChecks,
+  tool: MigrationTool,
+  revision: pulumi.Input<string>,
+  revisions: readonly string[],
+): void {
+  if (revisions.length === 0) {
+    checks.invalid(
+      "revisions",
+      revisions,
+      `every revision id, oldest first: the ${tool} tool's ids carry no order`,
+    );
+    return;
+  }
+  const known = [BASE, ...revisions.filter((r) => r !== BASE)];
+  checks.check(
+    "revision",
+    revision,
+    (r) => known.includes(r as string),
+    `"base" or one of revisions (${revisions.join(", ")})`,
+  );
+}
+
 /**
  * Brings one database to the pinned revision, up or down, under a PostgreSQL advisory lock,
  * each step in a transaction with its version-table row. Its `revision` output is what the
@@ -84,6 +166,7 @@ export class Migration extends pulumi.dynamic.Resource {
   declare public readonly snapshotId: pulumi.Output<string>;
 
   constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
+    check(name, args);
     super(
       migrationProvider,
       name,

@@ -131,6 +131,100 @@ describe("Migration", () => {
       },
     );
   });
+
+  test("bad plain arguments of the sql tool fail before anything is registered, each named", () => {
+    registrations.length = 0;
+    assert.throws(
+      () =>
+        new Migration("bad", {
+          ...REQUIRED,
+          database: "",
+          migrationsDir: "",
+          fromRevision: "0000",
+          revision: "2",
+          snapshotId: "../elsewhere",
+          storePath: "backups",
+          lockTimeoutSeconds: 0,
+          alembicDir: "app",
+        }),
+      (err: Error) => {
+        assert.equal(err.name, "UserError");
+        assert.deepEqual(err.message.split("\n"), [
+          `Migration "bad": database is ""; allowed: the database's name, as in the URL`,
+          `Migration "bad": migrationsDir is ""; allowed: the directory of the ` +
+            `NNNN_name.up.sql / .down.sql files`,
+          `Migration "bad": fromRevision is "0000"; allowed: "base" or four digits from ` +
+            `"0001" to "9999" (the sql tool's numbering)`,
+          `Migration "bad": revision is "2"; allowed: "base" or four digits from "0001" to ` +
+            `"9999" (the sql tool's numbering)`,
+          `Migration "bad": snapshotId is "../elsewhere"; allowed: "" (no snapshot) or a ` +
+            `snapshot id from the backup store (letters, digits, ".", "_" and "-", starting ` +
+            `with a letter or digit), e.g. "20261126T005230Z-hunter-0001-b09dc0"`,
+          `Migration "bad": storePath is "backups"; allowed: "" (no store) or an absolute ` +
+            `path: the backup store's directory`,
+          `Migration "bad": lockTimeoutSeconds is 0; allowed: an integer number of seconds, ` +
+            `at least 1`,
+          `Migration "bad": alembicDir is "app"; allowed: "" (the image's working directory) ` +
+            `or an absolute directory inside the image`,
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(registrations, []);
+  });
+
+  test("an unknown tool is refused, naming the tools", () => {
+    assert.throws(
+      () => new Migration("flyway", { ...REQUIRED, tool: "flyway" as unknown as "sql" }),
+      {
+        name: "UserError",
+        message: `Migration "flyway": tool is "flyway"; allowed: "sql", "alembic" or "command"`,
+      },
+    );
+  });
+
+  test("alembic: the pinned revision must be base or in the revisions, which must be given", () => {
+    registrations.length = 0;
+    const alembic = { ...REQUIRED, tool: "alembic" as const, migrationsDir: "" };
+    assert.throws(
+      () =>
+        new Migration("head", {
+          ...alembic,
+          fromRevision: "ae1027a6acf",
+          revision: "head",
+          revisions: ["ae1027a6acf", "27c6a30d7c24"],
+        }),
+      {
+        name: "UserError",
+        message:
+          `Migration "head": revision is "head"; allowed: "base" or one of revisions ` +
+          `(ae1027a6acf, 27c6a30d7c24)`,
+      },
+    );
+    assert.throws(() => new Migration("none", { ...alembic, revision: "ae1027a6acf" }), {
+      name: "UserError",
+      message:
+        `Migration "none": revisions is []; allowed: every revision id, oldest first: the ` +
+        `alembic tool's ids carry no order`,
+    });
+    assert.deepEqual(registrations, []);
+  });
+
+  test("values given as Outputs are left to the provider", async () => {
+    registrations.length = 0;
+    const migration = new Migration("later", {
+      ...REQUIRED,
+      revision: pulumi.output("2"),
+      snapshotId: pulumi.output("../elsewhere"),
+      storePath: pulumi.output("backups"),
+      lockTimeoutSeconds: pulumi.output(0),
+    });
+    await value(migration.revision);
+    assert.deepEqual(
+      registrations.map((r) => r.name),
+      ["later"],
+    );
+  });
 });
 
 describe("Migration's check (preview, before anything runs)", () => {
