@@ -1,4 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+  ArgumentChecks,
+  isAbsolutePath,
+  isNonEmpty,
+  isSeconds,
+  SECONDS_ALLOWED,
+  SNAPSHOT_ID_ALLOWED,
+} from "./argumentChecks";
+import { isSnapshotId } from "./backupStore";
 import { restoreProvider } from "./providers/restoreProvider";
 
 /** Arguments of a Restore: which snapshot, into which database, whose app to stop. */
@@ -33,6 +42,22 @@ export interface RestoreArgs {
   lockTimeoutSeconds?: pulumi.Input<number>;
 }
 
+// Plain values are checked before anything is registered (argumentChecks.ts); the URL is not:
+// it is a secret, and a message must not print it.
+function check(name: string, args: RestoreArgs): void {
+  const checks = new ArgumentChecks("Restore", name);
+  checks.check("database", args.database, isNonEmpty, "the database's name, as in the URL");
+  checks.check(
+    "storePath",
+    args.storePath,
+    isAbsolutePath,
+    "an absolute path: the backup store's directory",
+  );
+  checks.check("snapshotId", args.snapshotId, isSnapshotId, SNAPSHOT_ID_ALLOWED);
+  checks.check("lockTimeoutSeconds", args.lockTimeoutSeconds, isSeconds, SECONDS_ALLOWED);
+  checks.throwIfAny();
+}
+
 /**
  * Restores a verified snapshot: checksums first (a mismatch touches nothing), then the app's
  * containers are stopped, the database restored in one transaction (pg_restore --clean) and
@@ -48,6 +73,7 @@ export class Restore extends pulumi.dynamic.Resource {
   declare public readonly snapshotId: pulumi.Output<string>;
 
   constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
+    check(name, args);
     super(
       restoreProvider,
       name,

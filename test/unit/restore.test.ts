@@ -84,4 +84,48 @@ describe("Restore", () => {
       },
     );
   });
+
+  test("bad plain arguments fail before anything is registered, each named", () => {
+    registrations.length = 0;
+    assert.throws(
+      () =>
+        new Restore("bad", {
+          ...REQUIRED,
+          database: " ",
+          storePath: "./backups",
+          snapshotId: ".partial-20261101T000000Z-hunter-0001-77aa",
+          lockTimeoutSeconds: 1.5,
+        }),
+      (err: Error) => {
+        assert.equal(err.name, "UserError");
+        assert.deepEqual(err.message.split("\n"), [
+          `Restore "bad": database is " "; allowed: the database's name, as in the URL`,
+          `Restore "bad": storePath is "./backups"; allowed: an absolute path: the backup ` +
+            `store's directory`,
+          `Restore "bad": snapshotId is ".partial-20261101T000000Z-hunter-0001-77aa"; allowed: ` +
+            `a snapshot id from the backup store (letters, digits, ".", "_" and "-", starting ` +
+            `with a letter or digit), e.g. "20261126T005230Z-hunter-0001-b09dc0"`,
+          `Restore "bad": lockTimeoutSeconds is 1.5; allowed: an integer number of seconds, at ` +
+            `least 1`,
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(registrations, []);
+  });
+
+  test("values given as Outputs are left to the provider", async () => {
+    registrations.length = 0;
+    const restore = new Restore("later", {
+      ...REQUIRED,
+      storePath: pulumi.output("./backups"),
+      snapshotId: pulumi.output(SNAPSHOT),
+      lockTimeoutSeconds: pulumi.output(-1),
+    });
+    await value(restore.restoredRevision);
+    assert.deepEqual(
+      registrations.map((r) => r.name),
+      ["later"],
+    );
+  });
 });
