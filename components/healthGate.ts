@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgumentChecks, isPlain } from "./argumentChecks";
+import { gateSchema, healthSchema } from "./config";
 import { healthGateProvider } from "./providers/healthGateProvider";
 
 /** Arguments of a HealthGate: what must hold after the app changed. */
@@ -28,6 +30,43 @@ export interface HealthGateArgs {
   trigger: pulumi.Input<string>;
 }
 
+// The rules of rewind:app.health and rewind:gate, as the config states them.
+const PATH = healthSchema.shape.live;
+const SMOKE = gateSchema.shape.smoke.unwrap().element;
+const SQL = gateSchema.shape.sql.unwrap().element;
+
+function isHttpUrl(value: unknown): boolean {
+  try {
+    return ["http:", "https:"].includes(new URL(value as string).protocol);
+  } catch {
+    return false;
+  }
+}
+
+// Plain values are checked before anything is registered (argumentChecks.ts); the URL of the
+// database is not: it is a secret, and a message must not print it.
+function check(name: string, args: HealthGateArgs): void {
+  const checks = new ArgumentChecks("HealthGate", name);
+  checks.check(
+    "baseUrl",
+    args.baseUrl,
+    isHttpUrl,
+    `an http:// or https:// URL, e.g. "http://127.0.0.1:8000"`,
+  );
+  checks.schema("live", args.live, PATH);
+  checks.schema("ready", args.ready, PATH);
+  // "" is how the component registers "none".
+  if (args.startup !== "") checks.schema("startup", args.startup, PATH);
+  checks.schema("timeoutSeconds", args.timeoutSeconds, healthSchema.shape.timeoutSeconds);
+  if (isPlain(args.smoke)) {
+    args.smoke.forEach((request, i) => checks.schema(`smoke[${i}]`, request, SMOKE));
+  }
+  if (isPlain(args.sql)) {
+    args.sql.forEach((query, i) => checks.schema(`sql[${i}]`, query, SQL));
+  }
+  checks.throwIfAny();
+}
+
 /**
  * The HealthGate: HTTP probes, smoke requests and SQL checks after the app changes. A failed
  * check fails the update, which is what lets `rewind release` roll back automatically.
@@ -37,6 +76,7 @@ export class HealthGate extends pulumi.dynamic.Resource {
   declare public readonly checkedAt: pulumi.Output<string>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
+    check(name, args);
     super(
       healthGateProvider,
       name,

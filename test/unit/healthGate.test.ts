@@ -92,4 +92,58 @@ describe("HealthGate", () => {
       { id: "gate-1", passed: true, checkedAt: "2026-11-26T01:06:00.000Z" },
     );
   });
+
+  test("bad plain arguments fail before anything is registered, each named", () => {
+    registrations.length = 0;
+    assert.throws(
+      () =>
+        new HealthGate("bad", {
+          ...REQUIRED,
+          baseUrl: "127.0.0.1:8000",
+          live: "healthz/live",
+          ready: "/healthz/ ready",
+          startup: "started",
+          timeoutSeconds: 0,
+          smoke: [
+            { path: "/items", expectStatus: 200 },
+            { path: "items", expectStatus: 99 },
+          ],
+          sql: [{ query: " ", minRows: -1 }],
+        }),
+      (err: Error) => {
+        assert.equal(err.name, "UserError");
+        assert.deepEqual(err.message.split("\n"), [
+          `HealthGate "bad": baseUrl is "127.0.0.1:8000"; allowed: an http:// or https:// URL, ` +
+            `e.g. "http://127.0.0.1:8000"`,
+          `HealthGate "bad": live is "healthz/live"; allowed: a URL path starting with "/"`,
+          `HealthGate "bad": ready is "/healthz/ ready"; allowed: a URL path starting with "/"`,
+          `HealthGate "bad": startup is "started"; allowed: a URL path starting with "/"`,
+          `HealthGate "bad": timeoutSeconds is 0; allowed: an integer number of seconds, at ` +
+            `least 1`,
+          `HealthGate "bad": smoke[1].path is "items"; allowed: a URL path starting with "/"`,
+          `HealthGate "bad": smoke[1].expectStatus is 99; allowed: an HTTP status from 100 to 599`,
+          `HealthGate "bad": sql[0].query is " "; allowed: a non-empty string (an SQL query)`,
+          `HealthGate "bad": sql[0].minRows is -1; allowed: an integer of at least 0`,
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(registrations, []);
+  });
+
+  test("values given as Outputs are left to the provider", async () => {
+    registrations.length = 0;
+    const gate = new HealthGate("later", {
+      ...REQUIRED,
+      baseUrl: pulumi.output("not a URL"),
+      live: pulumi.output("live"),
+      timeoutSeconds: pulumi.output(0),
+      smoke: pulumi.output([{ path: "items", expectStatus: 99 }]),
+    });
+    await value(gate.passed);
+    assert.deepEqual(
+      registrations.map((r) => r.name),
+      ["later"],
+    );
+  });
 });
