@@ -86,6 +86,17 @@ export interface HistorySamples {
   readonly rawHistory: number[];
 }
 
+/** What `rewind plan` is made of, each alone, at the largest history (for the notes). */
+export interface PlanParts {
+  /** `rewind plan --help`: Node.js start and the CLI's modules, no pulumi call. */
+  readonly cliStart: number[];
+  /** `pulumi stack output --json` and `pulumi config --json`, run beside the history read. */
+  readonly outputs: number[];
+  readonly config: number[];
+  /** `pulumi preview` of the stack as it is (the plan previews the target config). */
+  readonly preview: number[];
+}
+
 /** The file backend's history directory of `stack` in project `project`. */
 function historyDir(project: string, stack: string): string {
   const url = process.env.PULUMI_BACKEND_URL ?? "";
@@ -135,7 +146,7 @@ export async function benchHistoryGrowth(
   counts: readonly number[],
   reps: number,
   tag: string,
-): Promise<Map<number, HistorySamples>> {
+): Promise<{ samples: Map<number, HistorySamples>; parts: PlanParts }> {
   const db = `bench_hist_${tag}`;
   await freshDatabase(env, cleanup, db);
   const stack = new BenchStack(env, `bench-hist-${tag}`);
@@ -148,14 +159,14 @@ export async function benchHistoryGrowth(
   const rewind = path.join(env.root, "bin", "rewind");
   const cliEnv = { REWIND_PROJECT_DIR: env.root };
   const out = new Map<number, HistorySamples>();
+  const plan = ["plan", "--to", "1.0.0", "--quiet", "--stack", stack.name];
   for (const count of [...counts].sort((a, b) => a - b)) {
     padHistory(dir, stack.name, count);
     const samples: HistorySamples = { plan: [], planSkipPreview: [], rawHistory: [] };
     for (let r = 0; r < reps; r++) {
-      const args = ["plan", "--to", "1.0.0", "--quiet", "--stack", stack.name];
-      samples.plan.push((await run(rewind, args, { env: cliEnv })).ms);
+      samples.plan.push((await run(rewind, plan, { env: cliEnv })).ms);
       samples.planSkipPreview.push(
-        (await run(rewind, [...args, "--skip-preview"], { env: cliEnv })).ms,
+        (await run(rewind, [...plan, "--skip-preview"], { env: cliEnv })).ms,
       );
       samples.rawHistory.push(
         (
@@ -172,5 +183,12 @@ export async function benchHistoryGrowth(
     }
     out.set(count, samples);
   }
-  return out;
+  const parts: PlanParts = { cliStart: [], outputs: [], config: [], preview: [] };
+  for (let r = 0; r < reps; r++) {
+    parts.cliStart.push((await run(rewind, ["plan", "--help"], { env: cliEnv })).ms);
+    parts.outputs.push((await stack.pulumi(["stack", "output", "--json", "--show-secrets"])).ms);
+    parts.config.push((await stack.pulumi(["config", "--json", "--show-secrets"])).ms);
+    parts.preview.push((await stack.pulumi(["preview"])).ms);
+  }
+  return { samples: out, parts };
 }

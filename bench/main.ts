@@ -282,7 +282,7 @@ async function main(): Promise<void> {
       const G5 = "4. growth: rewind plan --to by updates in the history (s)";
       const first = Math.min(...historyCounts);
       const planBase = new Map<string, Row>();
-      for (const [count, s] of h) {
+      for (const [count, s] of h.samples) {
         const r1 = add(G5, `plan --to, ${count} updates`, s.plan, "s", 1000);
         const r2 = add(G5, `plan --skip-preview, ${count} updates`, s.planSkipPreview, "s", 1000);
         const r3 = add(G5, `raw: pulumi stack history --json, ${count}`, s.rawHistory, "s", 1000);
@@ -296,12 +296,33 @@ async function main(): Promise<void> {
           if (b !== undefined && count !== first) row.ratio = `${x(row, b)} vs ${first}`;
         }
       }
+      const last = Math.max(...historyCounts);
+      const at = (samples: number[]) => stats(samples).median / 1000;
+      const lastPlan = h.samples.get(last);
       notes.push(
-        `history: ${first} to ${Math.max(...historyCounts)} updates; two are real, the rest are ` +
-          `copies of the first one's history file written into the file backend (older than ` +
-          `both). rewind plan reads the history with one pulumi stack history call, so its ` +
-          `growth is that call's: the diy backend reads and decodes one JSON file per update.`,
+        `history: ${first} to ${last} updates; two are real, the rest are copies of the first ` +
+          `one's history file written into the file backend (older than both). rewind plan ` +
+          `reads the history with one pulumi stack history call (the diy backend reads and ` +
+          `decodes one JSON file per update), so only that call grows with the history.`,
       );
+      if (lastPlan !== undefined) {
+        const p = h.parts;
+        notes.push(
+          `rewind plan at ${last} updates, where the time goes (each part alone, medians): ` +
+            `plan --to ${at(lastPlan.plan).toFixed(1)} s is mostly its pulumi preview (a ` +
+            `preview of the stack alone: ${at(p.preview).toFixed(1)} s); the other ` +
+            `${(at(lastPlan.plan) - at(p.preview) - at(lastPlan.planSkipPreview)).toFixed(1)} s ` +
+            `beyond the reads below (not timed apart) go to the Automation API's workspace and ` +
+            `stack selection and one pulumi config set per changed pin into the config copy ` +
+            `the preview runs on. plan --skip-preview ` +
+            `${at(lastPlan.planSkipPreview).toFixed(1)} s is Node.js and the CLI's modules ` +
+            `(rewind plan --help: ${at(p.cliStart).toFixed(1)} s), then three pulumi processes ` +
+            `in parallel: the history read ${at(lastPlan.rawHistory).toFixed(1)} s, outputs ` +
+            `${at(p.outputs).toFixed(1)} s and config ${at(p.config).toFixed(1)} s (two cores ` +
+            `for three Go processes), then the restore candidate's checksum check of the ` +
+            `backup store.`,
+        );
+      }
       save();
     }
   } finally {
