@@ -15,18 +15,19 @@ import { Release } from "./components/release";
 // host turns it into a failed update without a further error.
 const EXIT_AFTER_USER_MESSAGE = 32;
 
-// A UserError is the operator's to fix: show its message alone, not a stack trace, and exit at
-// once. (Thrown as a RunError, it reached the engine only ~20 s later: the SDK's connections to
-// the engine keep node alive until they time out. At 3 a.m. a typo should fail in a second.)
+// Log the failure and exit at once. (Thrown, it reached the engine only ~20 s later: the SDK's
+// connections to the engine keep node alive until they time out. At 3 a.m. a typo should fail
+// in a second.) A UserError is the operator's to fix: its message alone, not a stack trace.
 export = async () => {
   try {
     return await release();
   } catch (err) {
-    if (err instanceof UserError) {
-      await pulumi.log.error(err.message);
-      process.exit(EXIT_AFTER_USER_MESSAGE);
-    }
-    throw err;
+    await pulumi.log.error(
+      err instanceof UserError
+        ? err.message
+        : `Rewind's program failed (a bug, not your config): ${(err as Error).stack ?? String(err)}`,
+    );
+    process.exit(EXIT_AFTER_USER_MESSAGE);
   }
 };
 
@@ -72,12 +73,13 @@ async function release() {
     current.restoreRevision !== config.database.revision
   ) {
     // A restore lands the schema at the snapshot's revision; a different pin would migrate
-    // straight after it, without the backup every schema change needs.
+    // straight after it, without the backup every schema change needs. Once the restore is
+    // recorded in the database the pin is done, and releases plan from what runs.
     throw new UserError(
       `stack "${stack}": rewind:restore.snapshot ${config.restore.snapshot} was taken at ` +
         `revision ${current.restoreRevision}, but rewind:database.revision is ` +
-        `${config.database.revision}; pin revision ${current.restoreRevision} with the snapshot, ` +
-        `or remove the pin once the restore is done (pulumi config rm rewind:restore.snapshot)`,
+        `${config.database.revision}; pin revision ${current.restoreRevision} with the snapshot ` +
+        `(once it is restored, the next release may move on from there, with its own backup)`,
     );
   }
   const plan = planRelease({

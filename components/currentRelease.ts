@@ -2,7 +2,7 @@
 // direction (DESIGN: "it can read the current revision before it builds the graph").
 import * as path from "node:path";
 import { engine, listContainers } from "./adapters/docker";
-import { locateDatabase, readDatabaseRevision } from "./adapters/postgres";
+import { locateDatabase, readDatabaseRevision, readLastRestore } from "./adapters/postgres";
 import { readManifest } from "./backupStore";
 import { LABELS, serviceSelector } from "./dockerLabels";
 import { UserError } from "./errors";
@@ -18,7 +18,9 @@ export interface CurrentRelease {
   readonly revision: Revision;
   /** The version the service's running replicas were started from, if any run. */
   readonly appVersion?: string;
-  /** The revision of the pinned restore snapshot, from its manifest. */
+  /** The snapshot restored last into the database (Restore records it), if any. */
+  readonly restoredSnapshot?: string;
+  /** The revision of the pinned restore snapshot, from its manifest, while its restore is due. */
   readonly restoreRevision?: Revision;
 }
 
@@ -30,13 +32,17 @@ export interface CurrentReleaseQuery {
   restoreSnapshot: string | null;
 }
 
-/** Reads the database's revision, the running app version and a pinned snapshot's revision. */
+/**
+ * Reads the database's revision and last restore, the running app version and, when a pinned
+ * snapshot is still to be restored, its revision.
+ */
 export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<CurrentRelease> {
   const database = locateDatabase(query.databaseUrl).database;
   const revision = await readDatabaseRevision(query.databaseUrl);
+  const restoredSnapshot = await readLastRestore(query.databaseUrl);
   const appVersion = await runningAppVersion(query.stackId, query.service);
   const restoreRevision =
-    query.restoreSnapshot === null
+    query.restoreSnapshot === null || query.restoreSnapshot === restoredSnapshot
       ? undefined
       : readManifest(path.resolve(query.storePath), query.restoreSnapshot).revision;
   return {
@@ -44,6 +50,7 @@ export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<Cu
     database,
     revision,
     appVersion,
+    restoredSnapshot,
     restoreRevision,
   };
 }

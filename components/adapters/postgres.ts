@@ -380,3 +380,53 @@ export async function recordStep(
     [step.revision, step.fromRevision, step.direction, step.step ?? null],
   );
 }
+
+/**
+ * Rewind's record of the restores done into this database. Its own table, so the version table
+ * keeps only migrations; created after each restore (the restore empties the database first),
+ * and a later snapshot carries it along.
+ */
+export const RESTORES_TABLE = "public.rewind_restores";
+
+/** Records that snapshot `snapshotId` (taken at `revision`) was restored just now. */
+export async function recordRestore(
+  client: Client,
+  restore: { readonly snapshotId: string; readonly revision: Revision },
+): Promise<void> {
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${RESTORES_TABLE} (
+       id bigserial PRIMARY KEY,
+       snapshot_id text NOT NULL,
+       revision text NOT NULL,
+       restored_at timestamptz NOT NULL DEFAULT now(),
+       restored_by text NOT NULL DEFAULT current_user
+     )`,
+  );
+  await client.query(`INSERT INTO ${RESTORES_TABLE} (snapshot_id, revision) VALUES ($1, $2)`, [
+    restore.snapshotId,
+    restore.revision,
+  ]);
+}
+
+/** The snapshot restored last into the database at `url`; undefined if none ever was. */
+export async function readLastRestore(
+  url: string,
+  options: ConnectOptions = {},
+): Promise<string | undefined> {
+  return withClient(
+    url,
+    async (client) => {
+      const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+        RESTORES_TABLE,
+      ]);
+      if (exists.rows[0].t === null) {
+        return undefined;
+      }
+      const last = await client.query<{ snapshot_id: string }>(
+        `SELECT snapshot_id FROM ${RESTORES_TABLE} ORDER BY id DESC LIMIT 1`,
+      );
+      return last.rows[0]?.snapshot_id;
+    },
+    options,
+  );
+}

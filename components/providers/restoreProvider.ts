@@ -13,6 +13,7 @@ import {
   describeDatabase,
   locateDatabase,
   readRevision,
+  recordRestore,
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
@@ -95,6 +96,8 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
                   `${manifest.revision}; the snapshot does not hold the version table it should.`,
               );
             }
+            // The program reads this to know the pin is done (a pin stays in the config).
+            await recordRestore(client, { snapshotId: manifest.id, revision });
             return { revision, stopped: stopped.length };
           } finally {
             // Whatever happened, the app comes back: on the restored data, or (the restore ran

@@ -217,6 +217,17 @@ describe("a release's life on the real engine", () => {
     assert.deepEqual(await itemsChecksum(dbUrl, ITEM_COLUMNS), checksum0001);
     assert.equal(await readDatabaseRevision(dbUrl), "0001");
     assert.equal(await served(), "1.0.0");
+
+    // The database records the restore: with the pin still in place, the next release plans
+    // from what runs and restores nothing again.
+    assert.deepEqual(await sql(dbUrl, "select snapshot_id from rewind_restores order by id"), [
+      { snapshot_id: snapshotAt0001 },
+    ]);
+    await sql(dbUrl, "insert into items (id, name) values (1001, 'written after the restore')");
+    const again = await stack.up(quiet);
+    assert.equal(again.outputs.direction.value, "none");
+    assert.equal((await itemsChecksum(dbUrl, ITEM_COLUMNS)).count, checksum0001.count + 1);
+    await sql(dbUrl, "delete from items where id = 1001");
     await stack.removeConfig("rewind:restore.snapshot", true);
   });
 
