@@ -20,7 +20,7 @@ import {
 } from "../../components/providers/migrationProvider";
 import { readManifest } from "../../components/backupStore";
 import { sql, withDatabase } from "./postgres";
-import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
+import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
 
 const REPOSITORY = `${process.env.REWIND_REGISTRY ?? "127.0.0.1:5000"}/hunter-alembic`;
 // ALEMBIC_VERSION in scripts/images.
@@ -58,15 +58,6 @@ async function inputs(url: string, database: string): Promise<MigrationInputs> {
     alembicDir: "",
     alembicConfig: "",
   };
-}
-
-async function timed<T>(label: string, body: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await body();
-  } finally {
-    console.log(`# ${label}: ${((Date.now() - start) / 1000).toFixed(1)}s`);
-  }
 }
 
 async function columnsOfItems(url: string): Promise<string[]> {

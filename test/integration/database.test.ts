@@ -18,7 +18,7 @@ import { restoreDatabase } from "../../components/adapters/pgTools";
 import { SnapshotManifest, listSnapshots } from "../../components/backupStore";
 import { MigrationInputs, migrate } from "../../components/providers/migrationProvider";
 import { adminUrl, columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
-import { repoRoot, withStack } from "./workspace";
+import { repoRoot, timed, withStack } from "./workspace";
 
 const project = path.join(repoRoot, "test", "fixtures", "database");
 const migrationsDir = path.join(repoRoot, "examples", "hunter", "migrations");
@@ -78,15 +78,6 @@ function sha256(file: string): string {
 
 function manifestsOf(store: string): readonly SnapshotManifest[] {
   return listSnapshots(store).snapshots;
-}
-
-async function timed<T>(label: string, body: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await body();
-  } finally {
-    console.log(`# ${label}: ${((Date.now() - start) / 1000).toFixed(1)}s`);
-  }
 }
 
 function tempDir(prefix: string): string {

@@ -39,3 +39,13 @@ export async function withStack<T>(
     await stack.workspace.removeStack(stack.name);
   }
 }
+
+/** Runs `body` and prints how long it took as a test comment (`# label: 1.2s`). */
+export async function timed<T>(label: string, body: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await body();
+  } finally {
+    console.log(`# ${label}: ${((Date.now() - start) / 1000).toFixed(1)}s`);
+  }
+}
