@@ -18,7 +18,7 @@ import { readDatabaseRevision } from "../../components/adapters/postgres";
 import { readManifest } from "../../components/backupStore";
 import { startWebhookReceiver } from "../support/webhookReceiver";
 import { withDatabase } from "./postgres";
-import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
+import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const run = promisify(execFile);
 const bin = path.join(repoRoot, "bin", "rewind");
@@ -338,23 +338,7 @@ test(
       const stack = await LocalWorkspace.createStack({ stackName, workDir: repoRoot });
       const stackFile = path.join(repoRoot, "stacks", `Pulumi.${stackName}.yaml`);
       try {
-        await stack.setAllConfig(
-          {
-            "rewind:app.name": { value: "hunter" },
-            "rewind:app.image": { value: `${registry}/hunter` },
-            "rewind:app.replicas": { value: "2" },
-            "rewind:app.port": { value: String(port) },
-            "rewind:app.health.timeoutSeconds": { value: "15" },
-            "rewind:database.url": { value: dbUrl, secret: true },
-            "rewind:database.migrations.tool": { value: "sql" },
-            "rewind:database.migrations.dir": { value: "examples/hunter/migrations" },
-            "rewind:backup.store.kind": { value: "fs" },
-            "rewind:backup.store.path": { value: store },
-            "rewind:gate.sql[0].query": { value: "select 1 from items" },
-            "rewind:gate.sql[0].minRows": { value: "100" },
-          },
-          true,
-        );
+        await stack.setAllConfig(hunterStackConfig({ registry, port, dbUrl, store }), true);
         const cli = (...args: string[]) => rewind(repoRoot, stackName, ...args);
 
         const v1 = await cli(

@@ -13,7 +13,7 @@ import { freePort } from "../../components/adapters/ports";
 import { readDatabaseRevision } from "../../components/adapters/postgres";
 import { readManifest } from "../../components/backupStore";
 import { columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
-import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
+import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const quiet = { onOutput: () => undefined };
 const ITEM_COLUMNS = ["id", "name"] as const;
@@ -94,20 +94,7 @@ describe("a release's life on the real engine", () => {
       workDir: repoRoot,
     });
     await stack.setAllConfig(
-      {
-        "rewind:app.name": { value: "hunter" },
-        "rewind:app.image": { value: `${process.env.REWIND_REGISTRY}/hunter` },
-        "rewind:app.replicas": { value: "2" },
-        "rewind:app.port": { value: String(port) },
-        "rewind:app.health.timeoutSeconds": { value: "15" },
-        "rewind:database.url": { value: dbUrl, secret: true },
-        "rewind:database.migrations.tool": { value: "sql" },
-        "rewind:database.migrations.dir": { value: "examples/hunter/migrations" },
-        "rewind:backup.store.kind": { value: "fs" },
-        "rewind:backup.store.path": { value: store },
-        "rewind:gate.sql[0].query": { value: "select 1 from items" },
-        "rewind:gate.sql[0].minRows": { value: "100" },
-      },
+      hunterStackConfig({ registry: process.env.REWIND_REGISTRY!, port, dbUrl, store }),
       true,
     );
   });

@@ -2,7 +2,7 @@
 // file backend in the work tree, removed again in `finally`.
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 
 /** The repository root (tests run from dist/test/integration). */
 export const repoRoot = path.resolve(__dirname, "..", "..", "..");
@@ -48,4 +48,31 @@ export async function timed<T>(label: string, body: () => Promise<T>): Promise<T
   } finally {
     console.log(`# ${label}: ${((Date.now() - start) / 1000).toFixed(1)}s`);
   }
+}
+
+/**
+ * The sample service's stack config for the real program, without the pins (app.version,
+ * database.revision) each test sets itself: this machine's registry, a free port, a database
+ * of the test's own (a secret) and a backup store.
+ */
+export function hunterStackConfig(at: {
+  registry: string;
+  port: number;
+  dbUrl: string;
+  store: string;
+}): ConfigMap {
+  return {
+    "rewind:app.name": { value: "hunter" },
+    "rewind:app.image": { value: `${at.registry}/hunter` },
+    "rewind:app.replicas": { value: "2" },
+    "rewind:app.port": { value: String(at.port) },
+    "rewind:app.health.timeoutSeconds": { value: "15" },
+    "rewind:database.url": { value: at.dbUrl, secret: true },
+    "rewind:database.migrations.tool": { value: "sql" },
+    "rewind:database.migrations.dir": { value: "examples/hunter/migrations" },
+    "rewind:backup.store.kind": { value: "fs" },
+    "rewind:backup.store.path": { value: at.store },
+    "rewind:gate.sql[0].query": { value: "select 1 from items" },
+    "rewind:gate.sql[0].minRows": { value: "100" },
+  };
 }
