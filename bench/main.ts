@@ -230,18 +230,18 @@ async function main(): Promise<void> {
       const rate = (seconds: number) => `${(mb / seconds).toFixed(0)} MB/s`;
       notes.push(
         `backup: takeSnapshot ${tb.toFixed(1)} s (${rate(tb)}) vs pg_dump ${tp.toFixed(1)} s ` +
-          `(${rate(tp)}). One sha256 pass over the ${(r.dumpBytes / 1e6).toFixed(0)} MB dump ` +
-          `takes ${secs(hash)} s and the snapshot makes two (the manifest, then the ` +
-          `verification re-read from the published location): ${secs(2 * hash)} s of the ` +
-          `${(tb - tp).toFixed(1)} s Rewind adds; the rest is the lock session, fsync of the ` +
-          `sealed files and the manifest.`,
+          `(${rate(tp)}), ${(tb - tp).toFixed(1)} s more. Beyond the same pg_dump, the snapshot ` +
+          `hashes the ${(r.dumpBytes / 1e6).toFixed(0)} MB dump twice (the manifest, then the ` +
+          `verification re-read from the published location), ${secs(hash)} s a pass here, and ` +
+          `holds the migration lock session, fsyncs the sealed files and writes the manifest.`,
         `restore: restoreSnapshot ${rr.median.toFixed(1)} s vs pg_restore -j2 ` +
           `${pr.median.toFixed(1)} s. The same method by hand (pg_restore --clean -f - | psql ` +
-          `--single-transaction into the live database) takes ${pp.median.toFixed(1)} s: that ` +
-          `is the price of restoring atomically in place (one session, indexes built inside the ` +
-          `transaction, no -j), ${(pp.median - pr.median).toFixed(1)} s. Rewind adds ` +
-          `${(rr.median - pp.median).toFixed(1)} s to it: the sha256 verification before ` +
-          `anything is touched (~${secs(hash)} s), the lock session and emptying the database.`,
+          `--single-transaction into the live database) takes ${pp.median.toFixed(1)} s: ` +
+          `${(pp.median - pr.median).toFixed(1)} s is the price of restoring atomically in place ` +
+          `(one session, indexes built inside the transaction, no -j). Rewind adds ` +
+          `${(rr.median - pp.median).toFixed(1)} s to that method: one sha256 pass to verify the ` +
+          `snapshot before anything is touched (${secs(hash)} s a pass), the lock session and ` +
+          `emptying the database.`,
         `backup data generation (${megabytes} MB, not timed as a benchmark) took ${secs(r.fillMs)} s.`,
       );
       if (megabytes < 500) {
