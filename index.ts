@@ -2,10 +2,8 @@
 // the two, and declare one Release whose resources run in the order the plan's direction needs.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readAlembicRevision } from "./components/adapters/alembic";
-import { withClient } from "./components/adapters/postgres";
 import { parseConfig } from "./components/config";
-import { CurrentRelease, readCurrentRelease } from "./components/currentRelease";
+import { readCurrentRelease } from "./components/currentRelease";
 import { UserError } from "./components/errors";
 import { irreversibleSteps, readMigrationSet } from "./components/migrationSet";
 import { planRelease } from "./components/planner";
@@ -57,17 +55,14 @@ async function release() {
   const migrationsDir = tool.tool === "sql" ? path.resolve(root, tool.dir) : "";
   const storePath = path.resolve(root, config.backup.store.path);
   const migrations = tool.tool === "sql" ? readMigrationSet(migrationsDir) : undefined;
-  const current = await currentRelease(
-    await readCurrentRelease({
-      databaseUrl: config.database.url,
-      service: config.app.name,
-      stackId,
-      storePath,
-      restoreSnapshot: config.restore.snapshot,
-    }),
-    tool.tool,
-    config.database.url,
-  );
+  const current = await readCurrentRelease({
+    databaseUrl: config.database.url,
+    tool: tool.tool,
+    service: config.app.name,
+    stackId,
+    storePath,
+    restoreSnapshot: config.restore.snapshot,
+  });
   if (
     current.restoreRevision !== undefined &&
     current.restoreRevision !== config.database.revision
@@ -128,27 +123,5 @@ async function release() {
     decision: plan.decision,
     direction: plan.direction,
     reason: plan.reason,
-  };
-}
-
-/**
- * What runs now, with Alembic's own `alembic_version` as the revision for the alembic tool: an
- * `alembic downgrade` run by hand changes only that table.
- */
-async function currentRelease(
-  current: CurrentRelease,
-  tool: "sql" | "alembic",
-  databaseUrl: string,
-): Promise<CurrentRelease> {
-  if (tool === "sql") {
-    return current;
-  }
-  const revision = await withClient(databaseUrl, readAlembicRevision, {
-    applicationName: "rewind-plan",
-  });
-  return {
-    ...current,
-    revision,
-    deployed: current.appVersion !== undefined || revision !== "base",
   };
 }

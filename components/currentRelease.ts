@@ -2,7 +2,13 @@
 // direction (DESIGN: "it can read the current revision before it builds the graph").
 import * as path from "node:path";
 import { engine, listContainers } from "./adapters/docker";
-import { locateDatabase, readDatabaseRevision, readLastRestore } from "./adapters/postgres";
+import { readAlembicRevision } from "./adapters/alembic";
+import {
+  locateDatabase,
+  readDatabaseRevision,
+  readLastRestore,
+  withClient,
+} from "./adapters/postgres";
 import { readManifest } from "./backupStore";
 import { LABELS, serviceSelector } from "./dockerLabels";
 import { UserError } from "./errors";
@@ -14,7 +20,11 @@ export interface CurrentRelease {
   readonly deployed: boolean;
   /** The database's name, from its URL. */
   readonly database: string;
-  /** The revision the database's version table reports ("base" when never migrated). */
+  /**
+   * The revision the database reports ("base" when never migrated): Rewind's version table for
+   * sql migrations, Alembic's own `alembic_version` for alembic (an `alembic downgrade` run by
+   * hand changes only that table).
+   */
   readonly revision: Revision;
   /** The version the service's running replicas were started from, if any run. */
   readonly appVersion?: string;
@@ -26,6 +36,8 @@ export interface CurrentRelease {
 
 export interface CurrentReleaseQuery {
   databaseUrl: string;
+  /** The migration tool, which says where the revision is recorded. */
+  tool: "sql" | "alembic";
   service: string;
   stackId: string;
   storePath: string;
@@ -38,7 +50,10 @@ export interface CurrentReleaseQuery {
  */
 export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<CurrentRelease> {
   const database = locateDatabase(query.databaseUrl).database;
-  const revision = await readDatabaseRevision(query.databaseUrl);
+  const revision =
+    query.tool === "alembic"
+      ? await withClient(query.databaseUrl, readAlembicRevision, { applicationName: "rewind-plan" })
+      : await readDatabaseRevision(query.databaseUrl);
   const restoredSnapshot = await readLastRestore(query.databaseUrl);
   const appVersion = await runningAppVersion(query.stackId, query.service);
   const restoreRevision =
