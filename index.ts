@@ -2,11 +2,11 @@
 // the two, and declare one Release whose resources run in the order the plan's direction needs.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig } from "./components/config";
-import { readCurrentRelease } from "./components/currentRelease";
-import { UserError } from "./components/errors";
-import { irreversibleSteps, readMigrationSet } from "./components/migrationSet";
-import { planRelease } from "./components/planner";
+import { parseConfig } from "./domain/config";
+import { readCurrentRelease } from "./provider/currentRelease";
+import { UserError } from "./domain/errors";
+import { irreversibleSteps, readMigrationSet } from "./domain/migrationSet";
+import { planRelease } from "./domain/planner";
 import { Release } from "./components/release";
 
 // The SDK's exit code for "the program has logged a message the user can act on"; the language

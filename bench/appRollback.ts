@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Cleanup, Env, Poller, dbUrl, freshDatabase, psql, run, waitFor } from "./lib";
-import { freePort } from "../components/adapters/ports";
+import { freePort } from "../adapters/ports";
 import { UpPhases } from "./profile";
 import { BenchStack } from "./stack";
 

@@ -16,9 +16,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Cleanup, Env, dbUrl, freshDatabase, psql, run, runPipe, timed } from "./lib";
-import { hashFile } from "../components/backupStore";
-import { DEFAULT_VOLUMES_ROOT, takeSnapshot } from "../components/providers/backupSnapshotProvider";
-import { restoreSnapshot } from "../components/providers/restoreProvider";
+import { hashFile } from "../adapters/backupStore";
+import { DEFAULT_VOLUMES_ROOT, takeSnapshot } from "../provider/backupSnapshot";
+import { restoreSnapshot } from "../provider/restore";
 
 export interface BackupResults {
   /** The data: the attachments table with its indexes (not the catalog). */

@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../components/adapters/ports";
+import { freePort } from "../adapters/ports";
 import { Cleanup, Env, freshDatabase, run } from "./lib";
 import { UpPhases } from "./profile";
 import { BenchStack } from "./stack";

@@ -12,8 +12,8 @@
 //   fails on a secret object. So plain namespaces go through --json, secret leaves through
 //   --path --secret, and a secret leaf whose text Pulumi would re-type forces the whole
 //   namespace to be one secret.
-import { UserError } from "../components/errors";
-import { namespaces } from "../components/config";
+import { UserError } from "../domain/errors";
+import { namespaces } from "../domain/config";
 import { ConfigEntry, StackConfig, isRecord, namespaceObject } from "./updates";
 import { UsageError } from "./options";
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 import { CliIo } from "./options";
 import { newProgressState, plain, renderEvent } from "./progress";
 import { HistoryEntry, StackConfig, StackOutputs, UpdateRecord, toEntries } from "./updates";

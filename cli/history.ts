@@ -3,7 +3,7 @@
 // listing per backup store (which snapshot each update took): no call per update, so hundreds
 // of updates cost what ten do.
 import * as path from "node:path";
-import { listSnapshots } from "../components/backupStore";
+import { listSnapshots } from "../adapters/backupStore";
 import { StackSession, defaultProjectDir } from "./engine";
 import {
   COMMON_HELP,

@@ -3,7 +3,7 @@
 // to fix: its message alone, exit 2. Anything else is a failure: exit 3, with the stack trace
 // when it is a bug in Rewind.
 import { createInterface } from "node:readline/promises";
-import { InternalError, UserError } from "../components/errors";
+import { InternalError, UserError } from "../domain/errors";
 import { history } from "./history";
 import { CliIo, Command, ExitCode, UsageError } from "./options";
 import { plan } from "./plan";

@@ -1,6 +1,6 @@
 // Posts the chat message to an incoming webhook (the runbooks' Slack message). The only HTTP
 // the CLI does; Node's own fetch, no dependency.
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 
 /** A webhook URL worth trying: http(s) only, so a typo cannot read a local file. */
 export function checkWebhookUrl(url: string): URL {

@@ -1,7 +1,7 @@
 // What every `rewind` subcommand shares: exit codes, the I/O it may touch, and argument parsing
 // that turns any mistake in the command line into exit code 2 with the command's usage.
 import { parseArgs, ParseArgsConfig } from "node:util";
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 
 /** The exit codes of every subcommand (documented in `rewind --help`). */
 export const ExitCode = {

@@ -3,9 +3,9 @@
 // it (pulumi preview --config-file); the stack's own config file is never written, so there is
 // nothing to put back and nothing left changed if the preview is interrupted.
 import * as path from "node:path";
-import { latestVerifiedSnapshot } from "../components/backupStore";
-import { UserError } from "../components/errors";
-import { MigrationSet, readMigrationSet } from "../components/migrationSet";
+import { latestVerifiedSnapshot } from "../adapters/backupStore";
+import { UserError } from "../domain/errors";
+import { MigrationSet, readMigrationSet } from "../domain/migrationSet";
 import {
   PinWrites,
   applyLeafPins,

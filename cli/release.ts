@@ -4,9 +4,9 @@
 // runbooks' decision tree says and runs `pulumi up` again.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConfig } from "../components/config";
-import { irreversibleSteps, readMigrationSet } from "../components/migrationSet";
-import { compareRevisions, isRevision } from "../components/revision";
+import { parseConfig } from "../domain/config";
+import { irreversibleSteps, readMigrationSet } from "../domain/migrationSet";
+import { compareRevisions, isRevision } from "../domain/revision";
 import {
   LeafPin,
   applyLeafPins,

@@ -2,7 +2,7 @@
 // Documentation") for a rollback in the stack's history, as Markdown, and optionally the chat
 // message to a webhook.
 import * as fs from "node:fs";
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 import { StackSession, defaultProjectDir } from "./engine";
 import { readHistory } from "./history";
 import { checkWebhookUrl, postWebhook } from "./notify";

@@ -1,7 +1,7 @@
 // `rewind rollback --to <update|version>`: way 2 of DESIGN.md "Rollback, three ways". Pins the
 // config that update ran with (every rewind:* key; secret values written back as secrets),
 // shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 import { pinCommands } from "./configPins";
 import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";

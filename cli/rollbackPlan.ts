@@ -2,9 +2,9 @@
 // prints it before asking, `rewind release` uses the automatic variant after a failed update.
 // Pure; the runbook it follows is hunter-rollback-plan.md ("Decision Matrix", "Rollback
 // Decision Tree"), whose three methods map onto the planner's decisions.
-import { MigrationSet, stepsBetween } from "../components/migrationSet";
-import { Decision, Plan, Step, planRelease, rollbackDecision } from "../components/planner";
-import { BASE } from "../components/revision";
+import { MigrationSet, stepsBetween } from "../domain/migrationSet";
+import { Decision, Plan, Step, planRelease, rollbackDecision } from "../domain/planner";
+import { BASE } from "../domain/revision";
 import { FailureCause, causeWords } from "./progress";
 import { Ordering, compareIn, listedStepsDown, revisionOrdering } from "./revisionOrder";
 import { HistoryEntry, Pins, SnapshotRecord, shortDigest } from "./updates";

@@ -2,7 +2,7 @@
 // issue, severity, method, time, root cause, prevention, status) and the chat message that
 // announces it (microbot-rollback.md §6: share the status in the ops channel; finasis's
 // rollback.sh posts to a Slack webhook). Pure: built from the stack's history.
-import { Decision } from "../components/planner";
+import { Decision } from "../domain/planner";
 import {
   RollbackMessage,
   classifyChange,

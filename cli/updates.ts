@@ -1,7 +1,7 @@
 // The stack's history as Rewind reads it: numbered updates, the pins each one ran with, the rows
 // `rewind history` prints, the update `--to` names, and the last known-good config. Pure: the
 // Automation API's `stack.history()` (one call, config included) is read at the edge.
-import { UserError } from "../components/errors";
+import { UserError } from "../domain/errors";
 
 /**
  * One config value as `pulumi stack history --json --show-secrets` and `pulumi config --json`

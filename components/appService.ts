@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArgumentChecks, isPlain } from "./argumentChecks";
+import { ArgumentChecks, isPlain } from "../domain/argumentChecks";
 import { DockerDeployment } from "./dockerDeployment";
 import { ImageRef } from "./imageRef";
-import { repositoryProblem, versionProblem } from "./imageRepository";
-import { ROUTER_VERSION } from "./router/router";
+import { repositoryProblem, versionProblem } from "../domain/imageRepository";
+import { ROUTER_VERSION } from "../images/router/router";
 
 /** Health endpoints of the app. */
 export interface AppHealthArgs {

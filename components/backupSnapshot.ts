@@ -7,10 +7,10 @@ import {
   isSeconds,
   SECONDS_ALLOWED,
   SNAPSHOT_ID_ALLOWED,
-} from "./argumentChecks";
-import { isSnapshotId } from "./backupStore";
-import { backupSchema } from "./config";
-import { backupSnapshotProvider, DEFAULT_VOLUMES_ROOT } from "./providers/backupSnapshotProvider";
+} from "../domain/argumentChecks";
+import { isSnapshotId } from "../adapters/backupStore";
+import { backupSchema } from "../domain/config";
+import { backupSnapshotProvider, DEFAULT_VOLUMES_ROOT } from "../provider/backupSnapshot";
 
 /** Arguments of a BackupSnapshot: which database, at which revision, into which store. */
 export interface BackupSnapshotArgs {

@@ -1,9 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  DockerHealth,
-  ReplicaState,
-  dockerDeploymentProvider,
-} from "./providers/dockerDeploymentProvider";
+import { DockerHealth, ReplicaState, dockerDeploymentProvider } from "../provider/dockerDeployment";
 
 /** Arguments of a DockerDeployment: one service's replicas and its router on a Docker Engine. */
 export interface DockerDeploymentArgs {

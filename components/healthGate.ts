@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArgumentChecks, isPlain } from "./argumentChecks";
-import { gateSchema, healthSchema } from "./config";
-import { healthGateProvider } from "./providers/healthGateProvider";
+import { ArgumentChecks, isPlain } from "../domain/argumentChecks";
+import { gateSchema, healthSchema } from "../domain/config";
+import { healthGateProvider } from "../provider/healthGate";
 
 /** Arguments of a HealthGate: what must hold after the app changed. */
 export interface HealthGateArgs {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { imageRefProvider } from "./providers/imageRefProvider";
+import { imageRefProvider } from "../provider/imageRef";
 
 /** Arguments of an ImageRef: a repository and the version pinned in it. */
 export interface ImageRefArgs {

@@ -7,10 +7,10 @@ import {
   isSeconds,
   SECONDS_ALLOWED,
   SNAPSHOT_ID_ALLOWED,
-} from "./argumentChecks";
-import { isSnapshotId } from "./backupStore";
-import { BASE, isRevision, REVISION_FORMAT } from "./revision";
-import { MigrationTool, migrationProvider } from "./providers/migrationProvider";
+} from "../domain/argumentChecks";
+import { isSnapshotId } from "../adapters/backupStore";
+import { BASE, isRevision, REVISION_FORMAT } from "../domain/revision";
+import { MigrationTool, migrationProvider } from "../provider/migration";
 
 /** Arguments of a Migration: which database, from where to which revision, and its guard. */
 export interface MigrationArgs {

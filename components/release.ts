@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppService } from "./appService";
 import { BackupSnapshot } from "./backupSnapshot";
-import { RewindConfig } from "./config";
-import { InternalError } from "./errors";
+import { RewindConfig } from "../domain/config";
+import { InternalError } from "../domain/errors";
 import { HealthGate } from "./healthGate";
 import { ImageRef } from "./imageRef";
 import { Migration, MigrationArgs } from "./migration";
-import { Plan } from "./planner";
-import { predecessors, releaseOrder, Role } from "./releaseOrder";
+import { Plan } from "../domain/planner";
+import { predecessors, releaseOrder, Role } from "../domain/releaseOrder";
 import { Restore } from "./restore";
-import { Revision } from "./revision";
+import { Revision } from "../domain/revision";
 
 /** Arguments of a Release: the validated pins, what runs now, and the plan between them. */
 export interface ReleaseArgs {

@@ -6,9 +6,9 @@ import {
   isSeconds,
   SECONDS_ALLOWED,
   SNAPSHOT_ID_ALLOWED,
-} from "./argumentChecks";
-import { isSnapshotId } from "./backupStore";
-import { restoreProvider } from "./providers/restoreProvider";
+} from "../domain/argumentChecks";
+import { isSnapshotId } from "../adapters/backupStore";
+import { restoreProvider } from "../provider/restore";
 
 /** Arguments of a Restore: which snapshot, into which database, whose app to stop. */
 export interface RestoreArgs {

@@ -1,9 +1,9 @@
 // A step without a down script cannot be undone by migrating (it dropped a column, a table):
 // going back past it takes a restore of a snapshot, never a half-run downgrade.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { UserError } from "../components/errors";
-import { MigrationStep, irreversibleSteps, readMigrationSet } from "../components/migrationSet";
-import { compareRevisions, isRevision } from "../components/revision";
+import { UserError } from "../domain/errors";
+import { MigrationStep, irreversibleSteps, readMigrationSet } from "../domain/migrationSet";
+import { compareRevisions, isRevision } from "../domain/revision";
 import {
   Props,
   StackResource,

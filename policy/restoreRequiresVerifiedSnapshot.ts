@@ -1,7 +1,7 @@
 // A restore replaces the database with the snapshot: restoring a missing, foreign or corrupted
 // snapshot destroys the data it was meant to save, so it is checked before anything is touched.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { isSnapshotId, verifySnapshot } from "../components/backupStore";
+import { isSnapshotId, verifySnapshot } from "../adapters/backupStore";
 import {
   Props,
   StackResource,

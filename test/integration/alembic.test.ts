@@ -9,16 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { freePort } from "../../components/adapters/ports";
-import { readDatabaseRevision } from "../../components/adapters/postgres";
-import { resolveDigest } from "../../components/adapters/registry";
-import { runCommandStep } from "../../components/adapters/serviceControl";
-import {
-  MigrationInputs,
-  migrate,
-  migrationImplementation,
-} from "../../components/providers/migrationProvider";
-import { readManifest } from "../../components/backupStore";
+import { freePort } from "../../adapters/ports";
+import { readDatabaseRevision } from "../../adapters/postgres";
+import { resolveDigest } from "../../adapters/registry";
+import { runCommandStep } from "../../adapters/serviceControl";
+import { MigrationInputs, migrate, migrationImplementation } from "../../provider/migration";
+import { readManifest } from "../../adapters/backupStore";
 import { sql, withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
 

@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { Stack } from "@pulumi/pulumi/automation";
-import { engine, listContainers } from "../../components/adapters/docker";
-import { freePort } from "../../components/adapters/ports";
-import { listTags } from "../../components/adapters/registry";
-import { LABELS } from "../../components/dockerLabels";
-import { ROUTER_VERSION, STATUS_PATH } from "../../components/router/router";
+import { engine, listContainers } from "../../adapters/docker";
+import { freePort } from "../../adapters/ports";
+import { listTags } from "../../adapters/registry";
+import { LABELS } from "../../domain/dockerLabels";
+import { ROUTER_VERSION, STATUS_PATH } from "../../images/router/router";
 import { repoRoot, withStack } from "./workspace";
 
 const project = path.join(repoRoot, "test", "fixtures", "app");

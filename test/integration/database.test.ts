@@ -13,10 +13,10 @@ import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import Docker from "dockerode";
 import { Stack, UpResult } from "@pulumi/pulumi/automation";
-import { MIGRATION_LOCK_KEY, readDatabaseRevision } from "../../components/adapters/postgres";
-import { restoreDatabase } from "../../components/adapters/pgTools";
-import { SnapshotManifest, listSnapshots } from "../../components/backupStore";
-import { MigrationInputs, migrate } from "../../components/providers/migrationProvider";
+import { MIGRATION_LOCK_KEY, readDatabaseRevision } from "../../adapters/postgres";
+import { restoreDatabase } from "../../adapters/pgTools";
+import { SnapshotManifest, listSnapshots } from "../../adapters/backupStore";
+import { MigrationInputs, migrate } from "../../provider/migration";
 import { adminUrl, columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
 import { repoRoot, timed, withStack } from "./workspace";
 

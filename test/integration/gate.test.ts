@@ -11,14 +11,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { freePort } from "../../components/adapters/ports";
-import { ensureVersionTable, recordStep, withClient } from "../../components/adapters/postgres";
-import {
-  DATABASE_FILE,
-  MANIFEST_FILE,
-  buildManifest,
-  hashFile,
-} from "../../components/backupStore";
+import { freePort } from "../../adapters/ports";
+import { ensureVersionTable, recordStep, withClient } from "../../adapters/postgres";
+import { DATABASE_FILE, MANIFEST_FILE, buildManifest, hashFile } from "../../adapters/backupStore";
 import { withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 

@@ -9,9 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { freePort } from "../../components/adapters/ports";
-import { readDatabaseRevision } from "../../components/adapters/postgres";
-import { readManifest } from "../../components/backupStore";
+import { freePort } from "../../adapters/ports";
+import { readDatabaseRevision } from "../../adapters/postgres";
+import { readManifest } from "../../adapters/backupStore";
 import { columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 

@@ -9,7 +9,7 @@ import {
   beginSnapshot,
   buildManifest,
   publishSnapshot,
-} from "../../components/backupStore";
+} from "../../adapters/backupStore";
 import { StackResource, TYPES, UNKNOWN } from "../../policy/resources";
 import {
   checkRestoreInputs,

@@ -2,7 +2,7 @@
 // must come before the subcommand, and nothing is ever a shell string.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { alembicArgv } from "../../components/adapters/alembic";
+import { alembicArgv } from "../../adapters/alembic";
 
 test("upgrade and downgrade to the pinned revision, Alembic's default config", () => {
   assert.deepEqual(alembicArgv(true, "0002"), ["alembic", "upgrade", "0002"]);

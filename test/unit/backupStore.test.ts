@@ -25,7 +25,7 @@ import {
   snapshotDir,
   snapshotsToPrune,
   verifySnapshot,
-} from "../../components/backupStore";
+} from "../../adapters/backupStore";
 
 const DAY = 24 * 60 * 60 * 1000;
 const now = new Date("2025-03-31T12:00:00Z");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseConfig } from "../../components/config";
+import { parseConfig } from "../../domain/config";
 import {
   applyLeafPins,
   checkDistinct,

@@ -1,7 +1,7 @@
 // --notify over real HTTP to a receiver on 127.0.0.1 that the test starts.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { UserError } from "../../components/errors";
+import { UserError } from "../../domain/errors";
 import { checkWebhookUrl, postWebhook } from "../../cli/notify";
 import { WebhookReceiver, startWebhookReceiver } from "../support/webhookReceiver";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildMigrationSet } from "../../components/migrationSet";
+import { buildMigrationSet } from "../../domain/migrationSet";
 import {
   autoRollbackMessage,
   buildRollbackPlan,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { UserError } from "../../components/errors";
+import { UserError } from "../../domain/errors";
 import {
   SnapshotRecord,
   databaseName,

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { RewindConfig, parseConfig } from "../../components/config";
-import { ConfigError, UserError } from "../../components/errors";
+import { RewindConfig, parseConfig } from "../../domain/config";
+import { ConfigError, UserError } from "../../domain/errors";
 
 const URL = "postgres://hunter:s3cr3t-pw@127.0.0.1:55432/hunter";
 

@@ -6,7 +6,7 @@ import {
   dockerDeploymentProvider,
   UNKNOWN,
   inputProblems,
-} from "../../components/providers/dockerDeploymentProvider";
+} from "../../provider/dockerDeployment";
 
 const REF = `127.0.0.1:5000/hunter@sha256:${"a".repeat(64)}`;
 const ROUTER = `127.0.0.1:5000/rewind-router@sha256:${"b".repeat(64)}`;

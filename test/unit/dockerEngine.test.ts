@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { engineAddress } from "../../components/adapters/docker";
+import { engineAddress } from "../../adapters/docker";
 
 describe("DOCKER_HOST", () => {
   test("unix sockets, plain tcp and the default socket", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { LABELS, containerName, replicaSpec, serviceSelector } from "../../components/dockerLabels";
+import { LABELS, containerName, replicaSpec, serviceSelector } from "../../domain/dockerLabels";
 
 const REF = `127.0.0.1:5000/hunter@sha256:${"a".repeat(64)}`;
 

@@ -1,12 +1,7 @@
 // `void` before describe/test: node:test awaits them itself; no-floating-promises cannot know.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  ConfigError,
-  InternalError,
-  UserError,
-  describeConfigIssue,
-} from "../../components/errors";
+import { ConfigError, InternalError, UserError, describeConfigIssue } from "../../domain/errors";
 
 describe("error kinds", () => {
   test("user errors and internal errors are distinct kinds, each with its own name", () => {

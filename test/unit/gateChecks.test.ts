@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { gateChecks, gateVerdict, statusPasses } from "../../components/gateChecks";
+import { gateChecks, gateVerdict, statusPasses } from "../../domain/gateChecks";
 
 const spec = {
   live: "/healthz/live",

@@ -10,7 +10,7 @@ import {
   sortTags,
   splitDigestRef,
   versionProblem,
-} from "../../components/imageRepository";
+} from "../../domain/imageRepository";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 

@@ -26,9 +26,9 @@ const registrations = recordingMocks({
 const { Migration } =
   require("../../components/migration") as typeof import("../../components/migration");
 const { migrationImplementation } =
-  require("../../components/providers/migrationProvider") as typeof import("../../components/providers/migrationProvider");
+  require("../../provider/migration") as typeof import("../../provider/migration");
 /* eslint-enable @typescript-eslint/no-require-imports */
-type MigrationInputs = import("../../components/providers/migrationProvider").MigrationInputs;
+type MigrationInputs = import("../../provider/migration").MigrationInputs;
 
 const REQUIRED = {
   databaseUrl: URL,

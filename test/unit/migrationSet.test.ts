@@ -14,8 +14,8 @@ import {
   readMigrationSet,
   revisionsOf,
   stepsBetween,
-} from "../../components/migrationSet";
-import { formatRevision, revisionNumber } from "../../components/revision";
+} from "../../domain/migrationSet";
+import { formatRevision, revisionNumber } from "../../domain/revision";
 
 const files = [
   "0002_add_email.down.sql",

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { InternalError } from "../../components/errors";
-import { Failure, Plan, planRelease, rollbackDecision } from "../../components/planner";
+import { InternalError } from "../../domain/errors";
+import { Failure, Plan, planRelease, rollbackDecision } from "../../domain/planner";
 
 describe("planRelease", () => {
   test("first deploy: backup, migrate up from base, start the app, gate", () => {

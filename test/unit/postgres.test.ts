@@ -7,13 +7,13 @@ import {
   describeDatabase,
   locateDatabase,
   splitPassword,
-} from "../../components/adapters/postgres";
+} from "../../adapters/postgres";
 import {
   libpqTarget,
   pgDumpArgs,
   pgRestoreScriptArgs,
   psqlRestoreArgs,
-} from "../../components/adapters/pgTools";
+} from "../../adapters/pgTools";
 
 const URL_WITH_SECRET = "postgres://app%40prod:s3cr%2Ft@db.example:6543/hunter?sslmode=require";
 

@@ -37,13 +37,11 @@ const registrations = recordingMocks({
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { Release } =
   require("../../components/release") as typeof import("../../components/release");
-const { parseConfig } =
-  require("../../components/config") as typeof import("../../components/config");
-const { planRelease } =
-  require("../../components/planner") as typeof import("../../components/planner");
+const { parseConfig } = require("../../domain/config") as typeof import("../../domain/config");
+const { planRelease } = require("../../domain/planner") as typeof import("../../domain/planner");
 /* eslint-enable @typescript-eslint/no-require-imports */
 type ReleaseArgs = import("../../components/release").ReleaseArgs;
-type Plan = import("../../components/planner").Plan;
+type Plan = import("../../domain/planner").Plan;
 
 interface Pins {
   version: string;

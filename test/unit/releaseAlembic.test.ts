@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig } from "../../components/config";
-import { planRelease } from "../../components/planner";
+import { parseConfig } from "../../domain/config";
+import { planRelease } from "../../domain/planner";
 import { recordingMocks, value } from "./mocks";
 import * as states from "./mockStates";
 

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
-import { planRelease } from "../../components/planner";
-import { predecessors, releaseOrder } from "../../components/releaseOrder";
+import { planRelease } from "../../domain/planner";
+import { predecessors, releaseOrder } from "../../domain/releaseOrder";
 
 describe("releaseOrder", () => {
   test("upgrade: backup, migration, app, gate", () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { InternalError, UserError } from "../../components/errors";
+import { InternalError, UserError } from "../../domain/errors";
 import {
   BASE,
   compareInOrder,
@@ -14,7 +14,7 @@ import {
   previousRevision,
   revisionNumber,
   revisionPosition,
-} from "../../components/revision";
+} from "../../domain/revision";
 
 // Any numbered revision, "base" included often enough to matter.
 const revision = fc.oneof(

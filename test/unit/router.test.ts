@@ -14,7 +14,7 @@ import {
   readUpstreamList,
   startRouter,
   writeUpstreamList,
-} from "../../components/router/router";
+} from "../../images/router/router";
 
 interface Replica {
   readonly name: string;

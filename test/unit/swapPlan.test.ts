@@ -7,7 +7,7 @@ import {
   SwapStep,
   planRouter,
   planSwap,
-} from "../../components/swapPlan";
+} from "../../domain/swapPlan";
 
 function replica(id: string, spec: string, created: number, over: Partial<RunningReplica> = {}) {
   return { id, spec, running: true, ready: true, created, ...over } satisfies RunningReplica;

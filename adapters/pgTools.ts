@@ -3,7 +3,7 @@
 // a quote in it stays one argument. The password goes through PGPASSWORD, never argv, where
 // every local user could read it in `ps`.
 import { spawn } from "node:child_process";
-import { UserError } from "../errors";
+import { UserError } from "../domain/errors";
 import { describeDatabase, splitPassword } from "./postgres";
 
 /** What a finished program printed. */

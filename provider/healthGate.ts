@@ -2,7 +2,13 @@
 // fails the `pulumi up`: that failure is what `rewind release` rolls back on.
 import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
-import { CheckResult, GateCheck, gateChecks, gateVerdict, statusPasses } from "../gateChecks";
+import {
+  CheckResult,
+  GateCheck,
+  gateChecks,
+  gateVerdict,
+  statusPasses,
+} from "../domain/gateChecks";
 
 /** A HealthGate's inputs as the provider receives them (secrets already unwrapped). */
 export interface HealthGateInputs {

@@ -10,7 +10,7 @@ import {
   parseRepository,
   registryBaseUrl,
   versionProblem,
-} from "../imageRepository";
+} from "../domain/imageRepository";
 
 // Every manifest kind an engine can run: Docker schema 2 and OCI, single-platform and index.
 // Asking for all of them makes the registry answer with the digest it stores, the one

@@ -7,8 +7,13 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { inProcessProvider } from "./inProcess";
-import { DATABASE_FILE, requireVerifiedSnapshot, restorePath, snapshotDir } from "../backupStore";
-import { UserError } from "../errors";
+import {
+  DATABASE_FILE,
+  requireVerifiedSnapshot,
+  restorePath,
+  snapshotDir,
+} from "../adapters/backupStore";
+import { UserError } from "../domain/errors";
 import {
   describeDatabase,
   locateDatabase,

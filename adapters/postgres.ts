@@ -5,8 +5,8 @@
 // This module is captured by Pulumi's closure serializer inside the dynamic providers, so it
 // uses plain functions and module-level constants only (no classes with #private fields).
 import { Client, ClientConfig } from "pg";
-import { UserError } from "../errors";
-import { BASE, Revision } from "../revision";
+import { UserError } from "../domain/errors";
+import { BASE, Revision } from "../domain/revision";
 
 /** Where a URL points, for messages: never the password. */
 export interface DatabaseLocation {

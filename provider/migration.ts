@@ -14,16 +14,16 @@ import {
   listSnapshots,
   readManifest,
   verifySnapshot,
-} from "../backupStore";
-import { InternalError, UserError } from "../errors";
+} from "../adapters/backupStore";
+import { InternalError, UserError } from "../domain/errors";
 import {
   MigrationSet,
   MigrationStep,
   readMigrationSet,
   revisionsOf,
   stepsBetween,
-} from "../migrationSet";
-import { BASE, Revision, formatRevision, revisionNumber } from "../revision";
+} from "../domain/migrationSet";
+import { BASE, Revision, formatRevision, revisionNumber } from "../domain/revision";
 import {
   describeDatabase,
   ensureVersionTable,

@@ -25,8 +25,8 @@ import {
   snapshotDir,
   snapshotsToPrune,
   verifySnapshot,
-} from "../backupStore";
-import { InternalError, UserError } from "../errors";
+} from "../adapters/backupStore";
+import { InternalError, UserError } from "../domain/errors";
 import {
   describeDatabase,
   ensureVersionTable,

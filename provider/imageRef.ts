@@ -2,7 +2,7 @@
 // containers run, so a rollback by pin brings back exactly the bytes that ran before.
 import * as pulumi from "@pulumi/pulumi";
 import { resolveDigest } from "../adapters/registry";
-import { digestRef, repositoryProblem, versionProblem } from "../imageRepository";
+import { digestRef, repositoryProblem, versionProblem } from "../domain/imageRepository";
 
 // What `check` receives for a value not known yet during a preview (the SDK's rpc.unknownValue).
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

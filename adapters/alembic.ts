@@ -2,8 +2,8 @@
 // app's image by serviceControl.runCommandStep) and Alembic's own record of the revision, which
 // is the truth for a database Alembic migrates (a hand-run `alembic downgrade` changes only it).
 import { Client } from "pg";
-import { UserError } from "../errors";
-import { BASE, Revision } from "../revision";
+import { UserError } from "../domain/errors";
+import { BASE, Revision } from "../domain/revision";
 
 /**
  * The argument array of one Alembic run: `alembic [-c <config>] upgrade|downgrade <revision>`

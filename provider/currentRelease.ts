@@ -1,18 +1,18 @@
 // What runs now, read before the graph is built: the program needs it to know the release's
 // direction (DESIGN: "it can read the current revision before it builds the graph").
 import * as path from "node:path";
-import { engine, listContainers } from "./adapters/docker";
-import { readAlembicRevision } from "./adapters/alembic";
+import { engine, listContainers } from "../adapters/docker";
+import { readAlembicRevision } from "../adapters/alembic";
 import {
   locateDatabase,
   readDatabaseRevision,
   readLastRestore,
   withClient,
-} from "./adapters/postgres";
-import { readManifest } from "./backupStore";
-import { LABELS, serviceSelector } from "./dockerLabels";
-import { UserError } from "./errors";
-import { Revision } from "./revision";
+} from "../adapters/postgres";
+import { readManifest } from "../adapters/backupStore";
+import { LABELS, serviceSelector } from "../domain/dockerLabels";
+import { UserError } from "../domain/errors";
+import { Revision } from "../domain/revision";
 
 /** What runs now. */
 export interface CurrentRelease {

@@ -3,7 +3,7 @@
 // found by the labels the AppService puts on them, never by name patterns. Also runs a
 // migration tool (`alembic upgrade <rev>`) as a one-off container of the app's image.
 import Docker from "dockerode";
-import { UserError } from "../errors";
+import { UserError } from "../domain/errors";
 
 /** Labels the AppService sets on every container it runs (contract with the Docker target). */
 export const SERVICE_LABEL = "rewind.service";

@@ -11,10 +11,10 @@ import { randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../adapters/docker";
 import { freePort, portFree } from "../adapters/ports";
-import { LABELS, containerName, replicaSpec, serviceSelector } from "../dockerLabels";
-import { RunningReplica, planRouter, planSwap } from "../swapPlan";
-import { STATUS_PATH, readUpstreamList, writeUpstreamList } from "../router/router";
-import { splitDigestRef } from "../imageRepository";
+import { LABELS, containerName, replicaSpec, serviceSelector } from "../domain/dockerLabels";
+import { RunningReplica, planRouter, planSwap } from "../domain/swapPlan";
+import { STATUS_PATH, readUpstreamList, writeUpstreamList } from "../images/router/router";
+import { splitDigestRef } from "../domain/imageRepository";
 
 /** Health endpoints, as in `rewind:app.health`. */
 export interface DockerHealth {

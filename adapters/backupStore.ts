@@ -13,8 +13,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { InternalError, UserError } from "./errors";
-import { runTool } from "./adapters/pgTools";
+import { InternalError, UserError } from "../domain/errors";
+import { runTool } from "./pgTools";
 
 /** What a snapshot may hold (same spelling as `rewind:backup.include`). */
 export type SnapshotItem = "database" | `volume:${string}` | `path:${string}`;
