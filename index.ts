@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "./domain/config";
-import { readCurrentRelease } from "./provider/currentRelease";
+import { getCurrentRelease } from "./components/currentRelease";
 import { UserError } from "./domain/errors";
 import { irreversibleSteps, readMigrationSet } from "./domain/migrationSet";
 import { planRelease } from "./domain/planner";
@@ -55,7 +55,7 @@ async function release() {
   const migrationsDir = tool.tool === "sql" ? path.resolve(root, tool.dir) : "";
   const storePath = path.resolve(root, config.backup.store.path);
   const migrations = tool.tool === "sql" ? readMigrationSet(migrationsDir) : undefined;
-  const current = await readCurrentRelease({
+  const current = await getCurrentRelease({
     databaseUrl: config.database.url,
     tool: tool.tool,
     service: config.app.name,

@@ -13,11 +13,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { BackupItem } from "../domain/backupItem";
 import { InternalError, UserError } from "../domain/errors";
 import { runTool } from "./pgTools";
 
-/** What a snapshot may hold (same spelling as `rewind:backup.include`). */
-export type SnapshotItem = "database" | `volume:${string}` | `path:${string}`;
+/** What a snapshot may hold (`rewind:backup.include`). */
+export type SnapshotItem = BackupItem;
 
 /** One file of a snapshot and the item it holds. */
 export interface ManifestEntry {

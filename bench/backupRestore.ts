@@ -17,7 +17,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Cleanup, Env, dbUrl, freshDatabase, psql, run, runPipe, timed } from "./lib";
 import { hashFile } from "../adapters/backupStore";
-import { DEFAULT_VOLUMES_ROOT, takeSnapshot } from "../provider/backupSnapshot";
+import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
+import { takeSnapshot } from "../provider/backupSnapshot";
 import { restoreSnapshot } from "../provider/restore";
 
 export interface BackupResults {
@@ -120,7 +121,6 @@ export async function benchBackupRestore(
           volumesRoot: DEFAULT_VOLUMES_ROOT,
           keep: [],
           lockTimeoutSeconds: 60,
-          requestedAt: new Date().toISOString(),
         });
         snapshotId = snap.snapshotId;
       }),

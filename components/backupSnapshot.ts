@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { resourceOptions, token } from "./resourceOptions";
 import {
   ArgumentChecks,
   isAbsolutePath,
@@ -10,7 +11,7 @@ import {
 } from "../domain/argumentChecks";
 import { isSnapshotId } from "../adapters/backupStore";
 import { backupSchema } from "../domain/config";
-import { backupSnapshotProvider, DEFAULT_VOLUMES_ROOT } from "../provider/backupSnapshot";
+import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
 
 /** Arguments of a BackupSnapshot: which database, at which revision, into which store. */
 export interface BackupSnapshotArgs {
@@ -62,8 +63,8 @@ export interface BackupSnapshotArgs {
    */
   lockTimeoutSeconds?: pulumi.Input<number>;
   /**
-   * When the snapshot was asked for. Like every input, a change takes a new snapshot, so by
-   * default each program run that registers a BackupSnapshot takes a fresh one: a migration
+   * When the snapshot was asked for (Pulumi's `replacementTrigger`): a change takes a new
+   * snapshot, so by default each program run that registers a BackupSnapshot takes a fresh one: a migration
    * retried a day after it failed is not guarded by a day-old copy. Pass a fixed value to keep
    * one snapshot across runs.
    * @default the time of the program run
@@ -112,10 +113,19 @@ function check(name: string, args: BackupSnapshotArgs): void {
 /**
  * A verified copy of the database (pg_dump custom format) and of declared volumes and files,
  * in the backup store with a manifest. Any change of its inputs takes a new snapshot (and each
- * program run that registers one, see `requestedAt`); deleting
- * the resource keeps the snapshot (retention prunes), because a rollback needs it later.
+ * program run that registers one, see `requestedAt`); deleting the resource keeps the snapshot
+ * (`retainOnDelete`; retention prunes), because a rollback needs it later.
  */
-export class BackupSnapshot extends pulumi.dynamic.Resource {
+export class BackupSnapshot extends pulumi.CustomResource {
+  static readonly __pulumiType = token("BackupSnapshot");
+
+  static isInstance(obj: unknown): obj is BackupSnapshot {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === BackupSnapshot.__pulumiType
+    );
+  }
+
   /** `<UTC time>-<database>-<revision>-<random>`, the snapshot's directory in the store. */
   declare public readonly snapshotId: pulumi.Output<string>;
   /** Overall sha256 of the snapshot's files (see backupStore.ts). */
@@ -136,18 +146,18 @@ export class BackupSnapshot extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: BackupSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
+    const { requestedAt, ...inputs } = args;
     super(
-      backupSnapshotProvider,
+      BackupSnapshot.__pulumiType,
       name,
       {
-        ...args,
+        ...inputs,
         include: args.include ?? ["database"],
         retain: args.retain ?? { days: 30, keepAtLeast: 5 },
         reason: args.reason ?? "manual",
         volumesRoot: args.volumesRoot ?? DEFAULT_VOLUMES_ROOT,
         keep: args.keep ?? [],
         lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
-        requestedAt: args.requestedAt ?? new Date().toISOString(),
         snapshotId: undefined,
         sha256: undefined,
         size: undefined,
@@ -157,12 +167,11 @@ export class BackupSnapshot extends pulumi.dynamic.Resource {
         pruned: undefined,
         pruneError: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl"],
-      },
-      "rewind",
-      "BackupSnapshot",
+      resourceOptions("BackupSnapshot", opts, {
+        secretOutputs: ["databaseUrl"],
+        retainOnDelete: true,
+        replacementTrigger: requestedAt ?? new Date().toISOString(),
+      }),
     );
   }
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DockerHealth, ReplicaState, dockerDeploymentProvider } from "../provider/dockerDeployment";
+import { resourceOptions, token } from "./resourceOptions";
+import type { DockerHealth, ReplicaState } from "../provider/dockerDeployment";
 
 /** Arguments of a DockerDeployment: one service's replicas and its router on a Docker Engine. */
 export interface DockerDeploymentArgs {
@@ -27,11 +28,20 @@ export interface DockerDeploymentArgs {
 
 /**
  * N replicas of a digest-pinned image on the Docker Engine behind Rewind's router
- * (`pulumi-nodejs:dynamic/rewind:DockerDeployment`). A change of version, env, command or
+ * (`rewind:index:DockerDeployment`). A change of version, env, command or
  * replica count is health-gated: new replicas start, must answer the readiness path, the router
  * switches to them, and only then are the old ones stopped. `read` reports what really runs.
  */
-export class DockerDeployment extends pulumi.dynamic.Resource {
+export class DockerDeployment extends pulumi.CustomResource {
+  static readonly __pulumiType = token("DockerDeployment");
+
+  static isInstance(obj: unknown): obj is DockerDeployment {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === DockerDeployment.__pulumiType
+    );
+  }
+
   declare public readonly service: pulumi.Output<string>;
   declare public readonly stackId: pulumi.Output<string>;
   declare public readonly ref: pulumi.Output<string>;
@@ -56,7 +66,7 @@ export class DockerDeployment extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: DockerDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      dockerDeploymentProvider,
+      DockerDeployment.__pulumiType,
       name,
       {
         ...args,
@@ -68,9 +78,7 @@ export class DockerDeployment extends pulumi.dynamic.Resource {
         containers: undefined,
       },
       // The env holds credentials (DATABASE_URL): secret in state even if given in plain text.
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "env"] },
-      "rewind",
-      "DockerDeployment",
+      resourceOptions("DockerDeployment", opts, { secretOutputs: ["env"] }),
     );
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { resourceOptions, token } from "./resourceOptions";
 import { ArgumentChecks, isPlain } from "../domain/argumentChecks";
 import { gateSchema, healthSchema } from "../domain/config";
-import { healthGateProvider } from "../provider/healthGate";
 
 /** Arguments of a HealthGate: what must hold after the app changed. */
 export interface HealthGateArgs {
@@ -25,7 +25,8 @@ export interface HealthGateArgs {
   enabled?: pulumi.Input<boolean>;
   /**
    * Changes whenever what is being gated changes (app digest, schema revision), so the gate
-   * runs again after every such change and only then.
+   * runs again after every such change and only then: Pulumi's `replacementTrigger`, not an
+   * input the provider sees.
    */
   trigger: pulumi.Input<string>;
 }
@@ -71,17 +72,27 @@ function check(name: string, args: HealthGateArgs): void {
  * The HealthGate: HTTP probes, smoke requests and SQL checks after the app changes. A failed
  * check fails the update, which is what lets `rewind release` roll back automatically.
  */
-export class HealthGate extends pulumi.dynamic.Resource {
+export class HealthGate extends pulumi.CustomResource {
+  static readonly __pulumiType = token("HealthGate");
+
+  static isInstance(obj: unknown): obj is HealthGate {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === HealthGate.__pulumiType
+    );
+  }
+
   declare public readonly passed: pulumi.Output<boolean>;
   declare public readonly checkedAt: pulumi.Output<string>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
+    const { trigger, ...inputs } = args;
     super(
-      healthGateProvider,
+      HealthGate.__pulumiType,
       name,
       {
-        ...args,
+        ...inputs,
         startup: args.startup ?? "",
         smoke: args.smoke ?? [],
         sql: args.sql ?? [],
@@ -89,12 +100,10 @@ export class HealthGate extends pulumi.dynamic.Resource {
         passed: undefined,
         checkedAt: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl"],
-      },
-      "rewind",
-      "HealthGate",
+      resourceOptions("HealthGate", opts, {
+        secretOutputs: ["databaseUrl"],
+        replacementTrigger: trigger,
+      }),
     );
   }
 }

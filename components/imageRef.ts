@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { imageRefProvider } from "../provider/imageRef";
+import { resourceOptions, token } from "./resourceOptions";
 
 /** Arguments of an ImageRef: a repository and the version pinned in it. */
 export interface ImageRefArgs {
@@ -10,11 +10,20 @@ export interface ImageRefArgs {
 }
 
 /**
- * A pinned image version resolved to its manifest digest (`pulumi-nodejs:dynamic/rewind:ImageRef`).
+ * A pinned image version resolved to its manifest digest (`rewind:index:ImageRef`).
  * Changing `image` or `version` replaces it; `pulumi refresh` re-resolves the tag, so a tag moved
  * under the pin shows as drift.
  */
-export class ImageRef extends pulumi.dynamic.Resource {
+export class ImageRef extends pulumi.CustomResource {
+  static readonly __pulumiType = token("ImageRef");
+
+  static isInstance(obj: unknown): obj is ImageRef {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === ImageRef.__pulumiType
+    );
+  }
+
   /** The repository. */
   declare public readonly image: pulumi.Output<string>;
   /** The pinned version, as given. */
@@ -26,12 +35,10 @@ export class ImageRef extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ImageRefArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      imageRefProvider,
+      ImageRef.__pulumiType,
       name,
       { image: args.image, version: args.version, digest: undefined, ref: undefined },
-      opts,
-      "rewind",
-      "ImageRef",
+      resourceOptions("ImageRef", opts, { secretOutputs: [] }),
     );
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { resourceOptions, token } from "./resourceOptions";
 import {
   ArgumentChecks,
   isAbsolutePath,
@@ -10,7 +11,7 @@ import {
 } from "../domain/argumentChecks";
 import { isSnapshotId } from "../adapters/backupStore";
 import { BASE, isRevision, REVISION_FORMAT } from "../domain/revision";
-import { MigrationTool, migrationProvider } from "../provider/migration";
+import type { MigrationTool } from "../provider/migration";
 
 /** Arguments of a Migration: which database, from where to which revision, and its guard. */
 export interface MigrationArgs {
@@ -156,7 +157,16 @@ function checkListedRevision(
  * through a step without a down script is refused, naming the snapshot to restore instead.
  * Deleting the resource leaves the schema as it is.
  */
-export class Migration extends pulumi.dynamic.Resource {
+export class Migration extends pulumi.CustomResource {
+  static readonly __pulumiType = token("Migration");
+
+  static isInstance(obj: unknown): obj is Migration {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === Migration.__pulumiType
+    );
+  }
+
   /** The revision the version table reports, read back after migrating (or on refresh). */
   declare public readonly revision: pulumi.Output<string>;
   /** The scripts or commands the last create/update ran, in order. */
@@ -168,7 +178,7 @@ export class Migration extends pulumi.dynamic.Resource {
   constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
     super(
-      migrationProvider,
+      Migration.__pulumiType,
       name,
       {
         ...args,
@@ -187,12 +197,10 @@ export class Migration extends pulumi.dynamic.Resource {
         alembicConfig: args.alembicConfig ?? "",
         appliedSteps: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl", "env"],
-      },
-      "rewind",
-      "Migration",
+      resourceOptions("Migration", opts, {
+        secretOutputs: ["databaseUrl", "env"],
+        retainOnDelete: true,
+      }),
     );
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { resourceOptions, token } from "./resourceOptions";
 import {
   ArgumentChecks,
   isAbsolutePath,
@@ -8,7 +9,6 @@ import {
   SNAPSHOT_ID_ALLOWED,
 } from "../domain/argumentChecks";
 import { isSnapshotId } from "../adapters/backupStore";
-import { restoreProvider } from "../provider/restore";
 
 /** Arguments of a Restore: which snapshot, into which database, whose app to stop. */
 export interface RestoreArgs {
@@ -63,7 +63,16 @@ function check(name: string, args: RestoreArgs): void {
  * containers are stopped, the database restored in one transaction (pg_restore --clean) and
  * the files put back, the revision checked against the manifest, and the containers started.
  */
-export class Restore extends pulumi.dynamic.Resource {
+export class Restore extends pulumi.CustomResource {
+  static readonly __pulumiType = token("Restore");
+
+  static isInstance(obj: unknown): obj is Restore {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === Restore.__pulumiType
+    );
+  }
+
   /** The revision the database reports after the restore (the snapshot's). */
   declare public readonly restoredRevision: pulumi.Output<string>;
   /** The snapshot's overall sha256, as verified before restoring. */
@@ -75,7 +84,7 @@ export class Restore extends pulumi.dynamic.Resource {
   constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
     super(
-      restoreProvider,
+      Restore.__pulumiType,
       name,
       {
         ...args,
@@ -88,12 +97,7 @@ export class Restore extends pulumi.dynamic.Resource {
         restoredAt: undefined,
         stoppedContainers: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "databaseUrl"],
-      },
-      "rewind",
-      "Restore",
+      resourceOptions("Restore", opts, { secretOutputs: ["databaseUrl"], retainOnDelete: true }),
     );
   }
 }

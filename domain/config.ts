@@ -1,3 +1,4 @@
+import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem } from "./backupItem";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, InternalError } from "./errors";
 import { BASE, REVISION_FORMAT, isRevision } from "./revision";
@@ -284,20 +285,6 @@ export const databaseSchema = strictObject({
 
 // ---------------------------------------------------------------------------------------------
 // rewind:backup
-
-/** What a backup holds: the database, a Docker volume, or a file or directory on the host. */
-export type BackupItem = "database" | `volume:${string}` | `path:${string}`;
-
-const BACKUP_ITEM_ALLOWED = `"database", "volume:<name>" or "path:<absolute path>"`;
-
-function isBackupItem(value: unknown): value is BackupItem {
-  return (
-    typeof value === "string" &&
-    (value === "database" ||
-      /^volume:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value) ||
-      /^path:\/.*$/.test(value))
-  );
-}
 
 /** Where snapshots are written. Only a filesystem store for now; `kind` leaves room for more. */
 export const backupStoreSchema = z.discriminatedUnion(

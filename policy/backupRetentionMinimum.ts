@@ -1,7 +1,8 @@
 // A snapshot is only worth taking if it is still there when the problem is noticed; a bad
 // migration is often found days later, and a quiet stack must never prune its last snapshot.
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { Props, TYPES, UNKNOWN, readProps, show } from "./resources";
+import { BackupSnapshot } from "../components/backupSnapshot";
+import { Props, UNKNOWN, readProps, show } from "./resources";
 
 /** Policy config of `backup-retention-minimum`. */
 export interface BackupRetentionConfig {
@@ -64,7 +65,7 @@ export const backupRetentionMinimum: ResourceValidationPolicy = {
     },
   },
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.BackupSnapshot) {
+    if (!args.isType(BackupSnapshot)) {
       return;
     }
     const problems = checkRetention(

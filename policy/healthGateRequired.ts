@@ -1,11 +1,12 @@
 // The HealthGate is what makes a bad release fail the update, and a failed update is what
 // `rewind release` rolls back on: without it a broken version is deployed and reported green.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DockerDeployment } from "../components/dockerDeployment";
+import { HealthGate } from "../components/healthGate";
 import {
   Props,
   StackResource,
   StackViolation,
-  TYPES,
   UNKNOWN,
   readProps,
   show,
@@ -26,8 +27,8 @@ export function checkHealthGate(gate: Props): string[] {
 
 /** Checks the stack: one that deploys the app with Docker has a HealthGate. */
 export function checkHealthGatePresent(resources: readonly StackResource[]): StackViolation[] {
-  const deployments = resources.filter((r) => r.type === TYPES.DockerDeployment);
-  if (deployments.length === 0 || resources.some((r) => r.type === TYPES.HealthGate)) {
+  const deployments = resources.filter((r) => r.type === DockerDeployment.__pulumiType);
+  if (deployments.length === 0 || resources.some((r) => r.type === HealthGate.__pulumiType)) {
     return [];
   }
   const names = deployments.map((d) => show(d.name)).join(", ");
@@ -53,7 +54,7 @@ export const healthGateRequired: ResourceValidationPolicy & StackValidationPolic
   enforcementLevel: "advisory",
   severity: "high",
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.HealthGate) {
+    if (!args.isType(HealthGate)) {
       return;
     }
     for (const message of checkHealthGate(readProps(args.props, ["enabled"]))) {

@@ -2,7 +2,9 @@
 // which means "latest") moves under the pin, so the pin would not mean anything; in production
 // even an immutable-looking tag can be re-pushed, so only a digest counts.
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { Props, TYPES, UNKNOWN, nonEmptyString, readProps, show } from "./resources";
+import { DockerDeployment } from "../components/dockerDeployment";
+import { ImageRef } from "../components/imageRef";
+import { Props, UNKNOWN, nonEmptyString, readProps, show } from "./resources";
 
 /** Policy config of `images-pinned`. */
 export interface ImagesPinnedConfig {
@@ -108,9 +110,9 @@ export const imagesPinned: ResourceValidationPolicy = {
   },
   validateResource: (args, reportViolation) => {
     let problems: string[];
-    if (args.type === TYPES.ImageRef) {
+    if (args.isType(ImageRef)) {
       problems = checkImageRef(readProps(args.props, ["image", "version"]));
-    } else if (args.type === TYPES.DockerDeployment) {
+    } else if (args.isType(DockerDeployment)) {
       problems = checkDockerDeployment(
         readProps(args.props, ["ref", "version"]),
         args.getConfig<ImagesPinnedConfig>(),

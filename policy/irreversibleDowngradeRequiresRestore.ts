@@ -1,6 +1,8 @@
 // A step without a down script cannot be undone by migrating (it dropped a column, a table):
 // going back past it takes a restore of a snapshot, never a half-run downgrade.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { Migration } from "../components/migration";
+import { Restore } from "../components/restore";
 import { UserError } from "../domain/errors";
 import { MigrationStep, irreversibleSteps, readMigrationSet } from "../domain/migrationSet";
 import { compareRevisions, isRevision } from "../domain/revision";
@@ -8,7 +10,6 @@ import {
   Props,
   StackResource,
   StackViolation,
-  TYPES,
   UNKNOWN,
   nonEmptyString,
   readProps,
@@ -79,14 +80,14 @@ export function checkDowngradeStack(
 ): StackViolation[] {
   const restorePinned = resources.some(
     (r) =>
-      r.type === TYPES.Restore &&
+      r.type === Restore.__pulumiType &&
       (r.props.snapshotId === UNKNOWN || nonEmptyString(r.props.snapshotId) !== undefined),
   );
   if (restorePinned) {
     return [];
   }
   const violations: StackViolation[] = [];
-  for (const migration of resources.filter((r) => r.type === TYPES.Migration)) {
+  for (const migration of resources.filter((r) => r.type === Migration.__pulumiType)) {
     const why = irreversibleDowngrade(migration.props, projectRoot);
     if (why !== undefined) {
       violations.push({
@@ -110,7 +111,7 @@ export const irreversibleDowngradeRequiresRestore: ResourceValidationPolicy &
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.Migration) {
+    if (!args.isType(Migration)) {
       return;
     }
     for (const message of checkDowngradeInputs(readProps(args.props, MIGRATION_KEYS))) {

@@ -1,11 +1,12 @@
 // No schema change without a fresh, verified backup of the same database, taken at the revision
 // the change starts from: that snapshot is what a restore goes back to when the change goes wrong.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { BackupSnapshot } from "../components/backupSnapshot";
+import { Migration } from "../components/migration";
 import {
   Props,
   StackResource,
   StackViolation,
-  TYPES,
   UNKNOWN,
   dependsOn,
   nonEmptyString,
@@ -78,9 +79,9 @@ export function checkMigrationInputs(migration: Props): string[] {
  * the input check; anything still unknown (preview) is not judged.
  */
 export function checkMigrationGraph(resources: readonly StackResource[]): StackViolation[] {
-  const snapshots = resources.filter((r) => r.type === TYPES.BackupSnapshot);
+  const snapshots = resources.filter((r) => r.type === BackupSnapshot.__pulumiType);
   const violations: StackViolation[] = [];
-  for (const migration of resources.filter((r) => r.type === TYPES.Migration)) {
+  for (const migration of resources.filter((r) => r.type === Migration.__pulumiType)) {
     const { database, fromRevision, revision, snapshotId } = migration.props;
     const id = nonEmptyString(snapshotId);
     if (
@@ -153,7 +154,7 @@ export const migrationRequiresBackup: ResourceValidationPolicy & StackValidation
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.Migration) {
+    if (!args.isType(Migration)) {
       return;
     }
     for (const message of checkMigrationInputs(readProps(args.props, MIGRATION_KEYS))) {

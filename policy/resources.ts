@@ -4,16 +4,6 @@
 import * as path from "node:path";
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 
-/** The type tokens of docs/architecture.md; policies match on these, so they are contract. */
-export const TYPES = {
-  ImageRef: "pulumi-nodejs:dynamic/rewind:ImageRef",
-  DockerDeployment: "pulumi-nodejs:dynamic/rewind:DockerDeployment",
-  BackupSnapshot: "pulumi-nodejs:dynamic/rewind:BackupSnapshot",
-  Migration: "pulumi-nodejs:dynamic/rewind:Migration",
-  Restore: "pulumi-nodejs:dynamic/rewind:Restore",
-  HealthGate: "pulumi-nodejs:dynamic/rewind:HealthGate",
-} as const;
-
 /**
  * A value the engine cannot know yet: during preview, an input computed from another resource's
  * output (a Migration's `snapshotId` from a BackupSnapshot still to be taken). A check must never

@@ -1,12 +1,12 @@
 // A restore replaces the database with the snapshot: restoring a missing, foreign or corrupted
 // snapshot destroys the data it was meant to save, so it is checked before anything is touched.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { Restore } from "../components/restore";
 import { isSnapshotId, verifySnapshot } from "../adapters/backupStore";
 import {
   Props,
   StackResource,
   StackViolation,
-  TYPES,
   UNKNOWN,
   nonEmptyString,
   readProps,
@@ -52,7 +52,7 @@ export async function checkRestoreSnapshots(
   projectRoot?: string,
 ): Promise<StackViolation[]> {
   const violations: StackViolation[] = [];
-  for (const restore of resources.filter((r) => r.type === TYPES.Restore)) {
+  for (const restore of resources.filter((r) => r.type === Restore.__pulumiType)) {
     const { snapshotId, storePath, database } = restore.props;
     // An empty or malformed id is the input check's to report; an unknown one is not judged.
     if (!isSnapshotId(snapshotId) || storePath === UNKNOWN) {
@@ -100,7 +100,7 @@ export const restoreRequiresVerifiedSnapshot: ResourceValidationPolicy & StackVa
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.Restore) {
+    if (!args.isType(Restore)) {
       return;
     }
     for (const message of checkRestoreInputs(readProps(args.props, RESTORE_KEYS))) {

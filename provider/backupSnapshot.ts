@@ -4,12 +4,11 @@
 // retention), made checkable and atomic.
 //
 // Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
+import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem, itemSource } from "../domain/backupItem";
+import { ResourceHandler } from "./resourceHandler";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { inProcessProvider } from "./inProcess";
 import {
   ManifestEntry,
-  SnapshotItem,
   abandonSnapshot,
   archivePath,
   beginSnapshot,
@@ -37,9 +36,6 @@ import {
 } from "../adapters/postgres";
 import { pgDump } from "../adapters/pgTools";
 
-/** Where `volume:<name>` items live when `volumesRoot` is not given. */
-export const DEFAULT_VOLUMES_ROOT = "/var/lib/rewind/volumes";
-
 /** A BackupSnapshot's inputs as the provider receives them (secrets unwrapped). */
 export interface BackupSnapshotInputs {
   databaseUrl: string;
@@ -53,7 +49,6 @@ export interface BackupSnapshotInputs {
   volumesRoot: string;
   keep: string[];
   lockTimeoutSeconds: number;
-  requestedAt: string;
 }
 
 /** What the state records about a snapshot. */
@@ -81,31 +76,15 @@ const SNAPSHOT_INPUTS = [
   "retain",
   "reason",
   "volumesRoot",
-  "requestedAt",
 ] as const;
 
-/** Where an item's files come from on the host. */
-export function itemSource(item: SnapshotItem, volumesRoot: string): string | undefined {
-  if (item === "database") {
-    return undefined;
-  }
-  if (item.startsWith("volume:")) {
-    return path.join(volumesRoot, item.slice("volume:".length));
-  }
-  return item.slice("path:".length);
-}
-
-function checkItems(include: readonly string[]): SnapshotItem[] {
+function checkItems(include: readonly string[]): BackupItem[] {
   return include.map((item) => {
-    if (item === "database" || /^volume:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(item)) {
-      return item as SnapshotItem;
-    }
-    if (/^path:\//.test(item)) {
-      return item as SnapshotItem;
+    if (isBackupItem(item)) {
+      return item;
     }
     throw new UserError(
-      `backup item ${JSON.stringify(item)} is not allowed; expected "database", ` +
-        `"volume:<name>" or "path:<absolute path>"`,
+      `backup item ${JSON.stringify(item)} is not allowed; expected ${BACKUP_ITEM_ALLOWED}`,
     );
   });
 }
@@ -231,18 +210,14 @@ export function changedSnapshotInputs(
   return SNAPSHOT_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
 }
 
-/** What the provider process runs (through {@link backupSnapshotProvider}). */
-export const backupSnapshotImplementation: pulumi.dynamic.ResourceProvider<
-  BackupSnapshotInputs,
-  BackupSnapshotOutputs
-> = {
+export const backupSnapshotHandler: ResourceHandler<BackupSnapshotInputs, BackupSnapshotOutputs> = {
   async create(inputs) {
     const outs = await takeSnapshot(inputs);
     return { id: outs.snapshotId, outs };
   },
 
   // A snapshot is a fact about the past: any change of what it should hold is a new snapshot.
-  // `requestedAt` is among the inputs, so every program run that registers one takes one.
+  // A new program run's `requestedAt` replaces it through Pulumi's replacementTrigger.
   async diff(_id, olds, news) {
     const replaces = changedSnapshotInputs(olds, news);
     const keepChanged = JSON.stringify(olds.keep) !== JSON.stringify(news.keep);
@@ -270,9 +245,3 @@ export const backupSnapshotImplementation: pulumi.dynamic.ResourceProvider<
     return;
   },
 };
-
-/** The provider the resource registers: runs {@link backupSnapshotImplementation} as compiled. */
-export const backupSnapshotProvider = inProcessProvider<
-  BackupSnapshotInputs,
-  BackupSnapshotOutputs
->(__filename, "backupSnapshotImplementation", ["create", "diff", "update", "read", "delete"]);

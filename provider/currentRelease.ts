@@ -89,3 +89,21 @@ async function runningAppVersion(stackId: string, service: string): Promise<stri
   running.sort((a, b) => b.created - a.created);
   return running[0]?.labels[LABELS.version];
 }
+
+/**
+ * `rewind:index:getCurrentRelease`: what runs now, or the error a person can act on (as
+ * `error`, so the program can report it as the user's, not as a failed call).
+ */
+export async function currentReleaseInvoke(
+  query: CurrentReleaseQuery,
+): Promise<CurrentRelease | { error: string }> {
+  try {
+    // The wire has no `undefined`: absent fields are left out.
+    return JSON.parse(JSON.stringify(await readCurrentRelease(query))) as CurrentRelease;
+  } catch (err) {
+    if (err instanceof UserError) {
+      return { error: err.message };
+    }
+    throw err;
+  }
+}

@@ -5,10 +5,10 @@
 // Runs in the dynamic-provider host, serialized by Pulumi's closure serializer: plain functions
 // calling the adapters, plain Errors whose message is for the user (see imageRepository.ts).
 import * as os from "node:os";
+import { CheckFailure, ResourceHandler } from "./resourceHandler";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../adapters/docker";
 import { freePort, portFree } from "../adapters/ports";
 import { LABELS, containerName, replicaSpec, serviceSelector } from "../domain/dockerLabels";
@@ -93,8 +93,8 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
  * Every problem with the inputs, each naming the property, the value and what is allowed.
  * Values not known yet are checked when they are, at `up`.
  */
-export function inputProblems(news: DockerDeploymentInputs): pulumi.dynamic.CheckFailure[] {
-  const failures: pulumi.dynamic.CheckFailure[] = [];
+export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
+  const failures: CheckFailure[] = [];
   const fail = (property: string, value: unknown, allowed: string): void => {
     if (value === UNKNOWN) {
       return;
@@ -445,7 +445,7 @@ async function reconcile(
 async function observe(
   id: string,
   props: DockerDeploymentOutputs,
-): Promise<pulumi.dynamic.ReadResult<DockerDeploymentOutputs>> {
+): Promise<{ id?: string; props?: DockerDeploymentOutputs }> {
   const engine = docker.engine();
   const { apps, routers, toState } = await survey(engine, props);
   if (apps.length === 0 && routers.length === 0) {
@@ -501,7 +501,7 @@ const UPDATING = [
   "routerRef",
 ] as const;
 
-export const dockerDeploymentProvider: pulumi.dynamic.ResourceProvider<
+export const dockerDeploymentHandler: ResourceHandler<
   DockerDeploymentInputs,
   DockerDeploymentOutputs
 > = {

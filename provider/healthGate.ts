@@ -1,6 +1,6 @@
 // Runs a HealthGate's checks against the real app and database. A failed check throws, which
 // fails the `pulumi up`: that failure is what `rewind release` rolls back on.
-import * as pulumi from "@pulumi/pulumi";
+import { ResourceHandler } from "./resourceHandler";
 import { Client } from "pg";
 import {
   CheckResult,
@@ -21,7 +21,6 @@ export interface HealthGateInputs {
   sql: { query: string; minRows: number }[];
   databaseUrl: string;
   enabled: boolean;
-  trigger: string;
 }
 
 export interface HealthGateOutputs extends HealthGateInputs {
@@ -107,10 +106,7 @@ function inputsChanged(olds: HealthGateOutputs, news: HealthGateInputs): boolean
   return keys.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
 }
 
-export const healthGateProvider: pulumi.dynamic.ResourceProvider<
-  HealthGateInputs,
-  HealthGateOutputs
-> = {
+export const healthGateHandler: ResourceHandler<HealthGateInputs, HealthGateOutputs> = {
   async create(inputs) {
     return { id: `gate-${Date.now().toString(36)}`, outs: await runGate(inputs) };
   },

@@ -1,6 +1,6 @@
 // Resolves a pinned image version to its manifest digest. The digest, not the tag, is what the
 // containers run, so a rollback by pin brings back exactly the bytes that ran before.
-import * as pulumi from "@pulumi/pulumi";
+import { CheckFailure, ResourceHandler } from "./resourceHandler";
 import { resolveDigest } from "../adapters/registry";
 import { digestRef, repositoryProblem, versionProblem } from "../domain/imageRepository";
 
@@ -36,12 +36,12 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export const imageRefProvider: pulumi.dynamic.ResourceProvider<ImageRefInputs, ImageRefOutputs> = {
+export const imageRefHandler: ResourceHandler<ImageRefInputs, ImageRefOutputs> = {
   async check(olds, news) {
     if (news.image === UNKNOWN || news.version === UNKNOWN) {
       return { inputs: { image: news.image, version: news.version } }; // checked at `up`
     }
-    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const failures: CheckFailure[] = [];
     const imageProblem = repositoryProblem(news.image);
     if (imageProblem !== undefined) {
       failures.push({ property: "image", reason: imageProblem });

@@ -4,9 +4,8 @@
 //
 // Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as fs from "node:fs";
+import { ResourceHandler } from "./resourceHandler";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { inProcessProvider } from "./inProcess";
 import { Client } from "pg";
 import {
   SnapshotManifest,
@@ -517,11 +516,7 @@ const MIGRATION_INPUTS = [
   "alembicConfig",
 ] as const;
 
-/** What the provider process runs (through {@link migrationProvider}). */
-export const migrationImplementation: pulumi.dynamic.ResourceProvider<
-  MigrationInputs,
-  MigrationOutputs
-> = {
+export const migrationHandler: ResourceHandler<MigrationInputs, MigrationOutputs> = {
   async check(_olds, news) {
     return { inputs: news, failures: inputProblems(news) };
   },
@@ -567,10 +562,3 @@ export const migrationImplementation: pulumi.dynamic.ResourceProvider<
     return;
   },
 };
-
-/** The provider the resource registers: runs {@link migrationImplementation} as compiled. */
-export const migrationProvider = inProcessProvider<MigrationInputs, MigrationOutputs>(
-  __filename,
-  "migrationImplementation",
-  ["check", "create", "diff", "update", "read", "delete"],
-);

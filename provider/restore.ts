@@ -5,8 +5,7 @@
 //
 // Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { inProcessProvider } from "./inProcess";
+import { ResourceHandler } from "./resourceHandler";
 import {
   DATABASE_FILE,
   requireVerifiedSnapshot,
@@ -150,30 +149,21 @@ async function stopServices(inputs: RestoreInputs): Promise<string[]> {
   return stopped;
 }
 
-/** What the provider process runs (through {@link restoreProvider}). */
-export const restoreImplementation: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> =
-  {
-    async create(inputs) {
-      const outs = await restoreSnapshot(inputs);
-      return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };
-    },
+export const restoreHandler: ResourceHandler<RestoreInputs, RestoreOutputs> = {
+  async create(inputs) {
+    const outs = await restoreSnapshot(inputs);
+    return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };
+  },
 
-    // A restore is an event: a new snapshot id restores again; the same id never does, however
-    // often `pulumi up` runs with the pin still in place (it would throw away newer writes).
-    async diff(_id, olds, news) {
-      const replaces = (["snapshotId", "database"] as const).filter((k) => olds[k] !== news[k]);
-      return { changes: replaces.length > 0, replaces };
-    },
+  // A restore is an event: a new snapshot id restores again; the same id never does, however
+  // often `pulumi up` runs with the pin still in place (it would throw away newer writes).
+  async diff(_id, olds, news) {
+    const replaces = (["snapshotId", "database"] as const).filter((k) => olds[k] !== news[k]);
+    return { changes: replaces.length > 0, replaces };
+  },
 
-    // Removing the pin does not un-restore.
-    async delete() {
-      return;
-    },
-  };
-
-/** The provider the resource registers: runs {@link restoreImplementation} as compiled. */
-export const restoreProvider = inProcessProvider<RestoreInputs, RestoreOutputs>(
-  __filename,
-  "restoreImplementation",
-  ["create", "diff", "delete"],
-);
+  // Removing the pin does not un-restore.
+  async delete() {
+    return;
+  },
+};

@@ -13,7 +13,7 @@ import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { resolveDigest } from "../../adapters/registry";
 import { runCommandStep } from "../../adapters/serviceControl";
-import { MigrationInputs, migrate, migrationImplementation } from "../../provider/migration";
+import { MigrationInputs, migrate, migrationHandler } from "../../provider/migration";
 import { readManifest } from "../../adapters/backupStore";
 import { sql, withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
@@ -198,7 +198,7 @@ test("alembic runs in the configured dir: one without alembic.ini fails and chan
 test("refresh reads alembic_version: an alembic downgrade run by hand shows as drift", async () => {
   await withDatabase(async (url, database) => {
     const base = { ...(await inputs(url, database)), revision: "0002" };
-    const created = await migrationImplementation.create!(base);
+    const created = await migrationHandler.create!(base);
     const outs = created.outs!;
     assert.equal(outs.revision, "0002");
     // Someone runs the team's own command outside Rewind.
@@ -208,11 +208,11 @@ test("refresh reads alembic_version: an alembic downgrade run by hand shows as d
       env: { DATABASE_URL: url },
       what: "a downgrade by hand",
     });
-    const read = await migrationImplementation.read!(created.id, outs);
+    const read = await migrationHandler.read!(created.id, outs);
     assert.equal(read.props?.revision, "0001");
     // Rewind's own record still says 0002: refresh reports what Alembic says.
     assert.equal(await readDatabaseRevision(url), "0002");
-    const diff = await migrationImplementation.diff!(created.id, read.props!, base);
+    const diff = await migrationHandler.diff!(created.id, read.props!, base);
     assert.equal(diff.changes, true);
     // Pinned again at 0002, the next update migrates back up from what Alembic reports.
     const fixed = await migrate({ ...base, fromRevision: "0001" });

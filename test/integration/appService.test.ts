@@ -107,7 +107,7 @@ async function deploymentState(stack: Stack): Promise<Record<string, unknown>> {
   const resources = (exported.deployment as { resources: { urn: string; outputs: object }[] })
     .resources;
   const found = resources.find((r) =>
-    r.urn.endsWith("$pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter-deployment"),
+    r.urn.endsWith("$rewind:index:DockerDeployment::hunter-deployment"),
   );
   assert.ok(found, "the DockerDeployment is in the state");
   return found.outputs as Record<string, unknown>;

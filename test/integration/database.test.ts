@@ -204,9 +204,7 @@ test("migrations: up with a verified snapshot first, down keeping rows, drift, r
         const state = (await stack.exportStack()).deployment as {
           resources: { type: string; outputs?: { revision?: string } }[];
         };
-        const migration = state.resources.find(
-          (r) => r.type === "pulumi-nodejs:dynamic/rewind:Migration",
-        );
+        const migration = state.resources.find((r) => r.type === "rewind:index:Migration");
         assert.equal(migration?.outputs?.revision, "0002", "the state shows the hand-run 0002");
         const preview = await stack.preview(quiet);
         assert.equal(preview.changeSummary.update, 1, "the Migration goes back to the pin");

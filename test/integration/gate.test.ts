@@ -236,7 +236,7 @@ describe("the CI gate on the example stacks", () => {
       change: "rewind:backup.retain.days",
       database: "empty",
       policy: "backup-retention-minimum",
-      resource: () => "pulumi-nodejs:dynamic/rewind:BackupSnapshot: hunter-backup",
+      resource: () => "rewind:index:BackupSnapshot: hunter-backup",
       message: () =>
         `The BackupSnapshot's retain.days is 1; this stack keeps snapshots at least 7 days ` +
         `(rewind:backup.retain.days).`,
@@ -246,7 +246,7 @@ describe("the CI gate on the example stacks", () => {
       change: "rewind:backup.beforeMigration",
       database: "empty",
       policy: "migration-requires-backup",
-      resource: () => "pulumi-nodejs:dynamic/rewind:Migration: hunter-migration",
+      resource: () => "rewind:index:Migration: hunter-migration",
       message: () =>
         `The Migration takes database "${empty.name}" from "base" to "0002" but names no ` +
         `snapshotId; take a BackupSnapshot of "${empty.name}" at "base" first and pass its ` +
@@ -257,7 +257,7 @@ describe("the CI gate on the example stacks", () => {
       change: "rewind:restore.snapshot",
       database: "empty",
       policy: "restore-requires-verified-snapshot",
-      resource: () => "pulumi-nodejs:dynamic/rewind:Restore: hunter-restore",
+      resource: () => "rewind:index:Restore: hunter-restore",
       message: () =>
         `Restore "hunter-restore" names snapshot "${CORRUPT_SNAPSHOT}", which fails ` +
         `verification: ${DATABASE_FILE} has sha256 ${corruptSha256.actual}, the manifest ` +

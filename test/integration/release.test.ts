@@ -182,8 +182,8 @@ describe("a release's life on the real engine", () => {
     const refreshed = await stack.refresh(quiet);
     assert.ok((refreshed.summary.resourceChanges?.update ?? 0) >= 1, "refresh saw a change");
     const state = await stack.exportStack();
-    const migration = state.deployment.resources.find((r: { type: string }) =>
-      r.type.endsWith("rewind:Migration"),
+    const migration = state.deployment.resources.find(
+      (r: { type: string }) => r.type === "rewind:index:Migration",
     );
     assert.equal(migration.outputs.revision, "0002", "the state now records the real revision");
     await stack.up(quiet);

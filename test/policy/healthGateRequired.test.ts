@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { DockerDeployment } from "../../components/dockerDeployment";
+import { HealthGate } from "../../components/healthGate";
+import { Migration } from "../../components/migration";
 import { checkHealthGate, checkHealthGatePresent } from "../../policy/healthGateRequired";
-import { StackResource, TYPES, UNKNOWN } from "../../policy/resources";
+import { StackResource, UNKNOWN } from "../../policy/resources";
 
 function resource(type: string, name: string, props: Record<string, unknown> = {}): StackResource {
   return {
@@ -14,8 +17,8 @@ function resource(type: string, name: string, props: Record<string, unknown> = {
   };
 }
 
-const app = resource(TYPES.DockerDeployment, "r-app");
-const gate = resource(TYPES.HealthGate, "r-gate", { enabled: true });
+const app = resource(DockerDeployment.__pulumiType, "r-app");
+const gate = resource(HealthGate.__pulumiType, "r-gate", { enabled: true });
 
 describe("health-gate-required: the HealthGate's inputs", () => {
   test("an enabled gate passes", () => {
@@ -57,6 +60,6 @@ describe("health-gate-required: the stack", () => {
   });
 
   test("a stack without a deployment needs no gate", () => {
-    assert.deepEqual(checkHealthGatePresent([resource(TYPES.Migration, "r-migration")]), []);
+    assert.deepEqual(checkHealthGatePresent([resource(Migration.__pulumiType, "r-migration")]), []);
   });
 });

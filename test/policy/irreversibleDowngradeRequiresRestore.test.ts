@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Migration } from "../../components/migration";
+import { Restore } from "../../components/restore";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -7,7 +9,7 @@ import {
   checkDowngradeInputs,
   checkDowngradeStack,
 } from "../../policy/irreversibleDowngradeRequiresRestore";
-import { StackResource, TYPES, UNKNOWN } from "../../policy/resources";
+import { StackResource, UNKNOWN } from "../../policy/resources";
 
 let dir: string;
 
@@ -112,9 +114,10 @@ describe("irreversible-downgrade-requires-restore: the Migration's inputs", () =
 });
 
 describe("irreversible-downgrade-requires-restore: a Restore in the stack", () => {
-  const URN = "urn:pulumi:dev::rewind::rewind:index:Release$" + TYPES.Migration + "::r-migration";
+  const URN =
+    "urn:pulumi:dev::rewind::rewind:index:Release$" + Migration.__pulumiType + "::r-migration";
   const irreversible = (): StackResource => ({
-    type: TYPES.Migration,
+    type: Migration.__pulumiType,
     name: "r-migration",
     urn: URN,
     props: { ...migration(), fromRevision: "0003", revision: "0002" },
@@ -122,9 +125,9 @@ describe("irreversible-downgrade-requires-restore: a Restore in the stack", () =
     propertyDependencies: {},
   });
   const restore = (snapshotId: unknown): StackResource => ({
-    type: TYPES.Restore,
+    type: Restore.__pulumiType,
     name: "r-restore",
-    urn: "urn:pulumi:dev::rewind::rewind:index:Release$" + TYPES.Restore + "::r-restore",
+    urn: "urn:pulumi:dev::rewind::rewind:index:Release$" + Restore.__pulumiType + "::r-restore",
     props: { snapshotId },
     dependencies: [],
     propertyDependencies: {},

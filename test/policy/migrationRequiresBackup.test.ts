@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { BackupSnapshot } from "../../components/backupSnapshot";
+import { Migration } from "../../components/migration";
+import { Restore } from "../../components/restore";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import {
@@ -7,7 +10,7 @@ import {
   checkMigrationInputs,
   migrationRequiresBackup,
 } from "../../policy/migrationRequiresBackup";
-import { StackResource, TYPES, UNKNOWN, readProps } from "../../policy/resources";
+import { StackResource, UNKNOWN, readProps } from "../../policy/resources";
 
 const migration = {
   database: "hunter",
@@ -99,12 +102,16 @@ describe("migration-requires-backup: the Migration's inputs", () => {
 // The resource policy as the engine calls it: props behind the SDK's unknown-checking proxy,
 // with the engine's sentinel for a value computed from another resource's output.
 describe("migration-requires-backup: the resource policy on the SDK's props", () => {
-  function run(props: Record<string, unknown>, type: string = TYPES.Migration): string[] {
+  function run(props: Record<string, unknown>, type: string = Migration.__pulumiType): string[] {
     const messages: string[] = [];
     const validate = migrationRequiresBackup.validateResource;
     assert.equal(typeof validate, "function");
     void (validate as (args: unknown, report: (m: string) => void) => void)(
-      { type, props: unknownCheckingProxy(props) },
+      {
+        type,
+        isType: (cls: { __pulumiType: string }) => cls.__pulumiType === type,
+        props: unknownCheckingProxy(props),
+      },
       (message) => messages.push(message),
     );
     return messages;
@@ -126,18 +133,18 @@ describe("migration-requires-backup: the resource policy on the SDK's props", ()
   });
 
   test("other resource types are not checked", () => {
-    assert.deepEqual(run({ ...migration, snapshotId: "" }, TYPES.Restore), []);
+    assert.deepEqual(run({ ...migration, snapshotId: "" }, Restore.__pulumiType), []);
   });
 });
 
 const SNAPSHOT_URN =
-  "urn:pulumi:dev::rewind::rewind:index:Release$" + TYPES.BackupSnapshot + "::r-backup";
+  "urn:pulumi:dev::rewind::rewind:index:Release$" + BackupSnapshot.__pulumiType + "::r-backup";
 const MIGRATION_URN =
-  "urn:pulumi:dev::rewind::rewind:index:Release$" + TYPES.Migration + "::r-migration";
+  "urn:pulumi:dev::rewind::rewind:index:Release$" + Migration.__pulumiType + "::r-migration";
 
 function snapshotResource(props: Record<string, unknown> = {}): StackResource {
   return {
-    type: TYPES.BackupSnapshot,
+    type: BackupSnapshot.__pulumiType,
     name: "r-backup",
     urn: SNAPSHOT_URN,
     props: { snapshotId: "snap-1", database: "hunter", revision: "0001", verified: true, ...props },
@@ -151,7 +158,7 @@ function migrationResource(
   deps: Partial<Pick<StackResource, "dependencies" | "propertyDependencies">> = {},
 ): StackResource {
   return {
-    type: TYPES.Migration,
+    type: Migration.__pulumiType,
     name: "r-migration",
     urn: MIGRATION_URN,
     props: { ...migration, ...props },

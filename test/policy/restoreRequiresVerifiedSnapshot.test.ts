@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { Restore } from "../../components/restore";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -10,7 +11,7 @@ import {
   buildManifest,
   publishSnapshot,
 } from "../../adapters/backupStore";
-import { StackResource, TYPES, UNKNOWN } from "../../policy/resources";
+import { StackResource, UNKNOWN } from "../../policy/resources";
 import {
   checkRestoreInputs,
   checkRestoreSnapshots,
@@ -76,10 +77,11 @@ describe("restore-requires-verified-snapshot: the snapshot in the backup store",
     rmSync(root, { recursive: true, force: true });
   });
 
-  const URN = "urn:pulumi:dev::rewind::rewind:index:Release$" + TYPES.Restore + "::r-restore";
+  const URN =
+    "urn:pulumi:dev::rewind::rewind:index:Release$" + Restore.__pulumiType + "::r-restore";
   function restore(props: Record<string, unknown> = {}): StackResource {
     return {
-      type: TYPES.Restore,
+      type: Restore.__pulumiType,
       name: "r-restore",
       urn: URN,
       props: { snapshotId: ID, storePath: store, database: "hunter", ...props },

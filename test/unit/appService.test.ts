@@ -3,13 +3,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { recordingMocks, value, withoutProvider } from "./mocks";
+import { recordingMocks, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
 import { DIGEST, ROUTER_DIGEST } from "./mockStates";
 
 const registrations = recordingMocks({
-  "pulumi-nodejs:dynamic/rewind:ImageRef": states.imageRef(),
-  "pulumi-nodejs:dynamic/rewind:DockerDeployment": states.dockerDeployment,
+  "rewind:index:ImageRef": states.imageRef(),
+  "rewind:index:DockerDeployment": states.dockerDeployment,
   "rewind:app:AppService": states.component,
 });
 
@@ -51,18 +51,18 @@ describe("AppService", () => {
       registrations.map((r) => [r.type, r.name]),
       [
         ["rewind:app:AppService", "hunter"],
-        ["pulumi-nodejs:dynamic/rewind:ImageRef", "hunter-image"],
-        ["pulumi-nodejs:dynamic/rewind:ImageRef", "hunter-router-image"],
-        ["pulumi-nodejs:dynamic/rewind:DockerDeployment", "hunter-deployment"],
+        ["rewind:index:ImageRef", "hunter-image"],
+        ["rewind:index:ImageRef", "hunter-router-image"],
+        ["rewind:index:DockerDeployment", "hunter-deployment"],
       ],
     );
     assert.deepEqual(Object.fromEntries(parents), {
       "rewind:app:AppService::hunter": undefined,
-      "pulumi-nodejs:dynamic/rewind:ImageRef::hunter-image": "AppService",
-      "pulumi-nodejs:dynamic/rewind:ImageRef::hunter-router-image": "AppService",
-      "pulumi-nodejs:dynamic/rewind:DockerDeployment::hunter-deployment": "AppService",
+      "rewind:index:ImageRef::hunter-image": "AppService",
+      "rewind:index:ImageRef::hunter-router-image": "AppService",
+      "rewind:index:DockerDeployment::hunter-deployment": "AppService",
     });
-    const [image, router, deployment] = registrations.slice(1).map(withoutProvider);
+    const [image, router, deployment] = registrations.slice(1).map(typedInputs);
     assert.deepEqual(image, { image: "127.0.0.1:5000/hunter", version: "1.0.0" });
     assert.deepEqual(router, { image: "127.0.0.1:5000/rewind-router", version: "1" });
     assert.deepEqual(deployment, {

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import { recordOptions, recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
 
-const TYPE = "pulumi-nodejs:dynamic/rewind:BackupSnapshot";
+const TYPE = "rewind:index:BackupSnapshot";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 const ID = "20261126T010203Z-hunter-0002-3f9a";
 
@@ -38,7 +38,7 @@ describe("BackupSnapshot", () => {
       registrations.map((r) => [r.type, r.name]),
       [[TYPE, "hunter-backup"]],
     );
-    const { requestedAt, ...inputs } = withoutProvider(registrations[0]);
+    const inputs = typedInputs(registrations[0]);
     assert.deepEqual(inputs, {
       ...REQUIRED,
       include: ["database"],
@@ -48,12 +48,17 @@ describe("BackupSnapshot", () => {
       keep: [],
       lockTimeoutSeconds: 60,
     });
-    // @default the time of the program run
+    // @default the time of the program run, as Pulumi's replacementTrigger (not an input)
+    const opts = options.get("hunter-backup")!;
+    const requestedAt = opts.replacementTrigger;
     assert.equal(typeof requestedAt, "string");
     const at = Date.parse(requestedAt as string);
     assert.equal(new Date(at).toISOString(), requestedAt);
     assert.ok(at >= before && at <= Date.now(), `requestedAt ${String(requestedAt)}`);
-    assert.deepEqual(options.get("hunter-backup")!.additionalSecretOutputs, ["databaseUrl"]);
+    assert.deepEqual(opts.additionalSecretOutputs, ["databaseUrl"]);
+    // The snapshot outlives the resource; stacks of the dynamic type upgrade in place.
+    assert.equal(opts.retainOnDelete, true);
+    assert.deepEqual(opts.aliases, [{ type: "pulumi-nodejs:dynamic/rewind:BackupSnapshot" }]);
   });
 
   test("every input given is passed through as given, secrets still secret", async () => {
@@ -78,7 +83,9 @@ describe("BackupSnapshot", () => {
       },
     );
     await value(snapshot.snapshotId);
-    assert.deepEqual(withoutProvider(registrations[0]), { ...given, databaseUrl: secret(URL) });
+    const { requestedAt, ...inputs } = given;
+    assert.deepEqual(typedInputs(registrations[0]), { ...inputs, databaseUrl: secret(URL) });
+    assert.equal(options.get("full")!.replacementTrigger, requestedAt);
     // The caller's own secret outputs are kept; the URL is added.
     assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["manifestPath", "databaseUrl"]);
   });

@@ -11,9 +11,9 @@ import {
 } from "../../cli/progress";
 
 const STACK = "urn:pulumi:dev::rewind::pulumi:pulumi:Stack::rewind-dev";
-const GATE_TYPE = "pulumi-nodejs:dynamic/rewind:HealthGate";
+const GATE_TYPE = "rewind:index:HealthGate";
 const GATE = `urn:pulumi:dev::rewind::rewind:index:Release$${GATE_TYPE}::hunter-gate`;
-const MIGRATION_TYPE = "pulumi-nodejs:dynamic/rewind:Migration";
+const MIGRATION_TYPE = "rewind:index:Migration";
 const MIGRATION = `urn:pulumi:dev::rewind::rewind:index:Release$${MIGRATION_TYPE}::hunter-migration`;
 
 function step(

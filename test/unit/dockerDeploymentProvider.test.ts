@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import {
   DockerDeploymentInputs,
   DockerDeploymentOutputs,
-  dockerDeploymentProvider,
+  dockerDeploymentHandler,
   UNKNOWN,
   inputProblems,
 } from "../../provider/dockerDeployment";
@@ -100,7 +100,7 @@ describe("DockerDeployment inputs", () => {
 
 describe("DockerDeployment diff", () => {
   const diff = (olds: DockerDeploymentOutputs, news: DockerDeploymentInputs) =>
-    dockerDeploymentProvider.diff!("rewind/prod/hunter", olds, news);
+    dockerDeploymentHandler.diff!("rewind/prod/hunter", olds, news);
 
   test("no change when the inputs match what runs", async () => {
     assert.deepEqual(await diff(state, inputs), {

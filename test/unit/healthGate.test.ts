@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import { recordOptions, recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
 import { DIGEST } from "./mockStates";
 
-const TYPE = "pulumi-nodejs:dynamic/rewind:HealthGate";
+const TYPE = "rewind:index:HealthGate";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 
 const registrations = recordingMocks({ [TYPE]: states.healthGate });
@@ -36,8 +36,9 @@ describe("HealthGate", () => {
       registrations.map((r) => [r.type, r.name]),
       [[TYPE, "hunter-gate"]],
     );
-    assert.deepEqual(withoutProvider(registrations[0]), {
-      ...REQUIRED,
+    const { trigger, ...required } = REQUIRED;
+    assert.deepEqual(typedInputs(registrations[0]), {
+      ...required,
       // "none": the provider probes no startup path when it is empty.
       startup: "",
       smoke: [],
@@ -45,6 +46,7 @@ describe("HealthGate", () => {
       enabled: true,
     });
     assert.deepEqual(options.get("hunter-gate")!.additionalSecretOutputs, ["databaseUrl"]);
+    assert.equal(options.get("hunter-gate")!.replacementTrigger, trigger);
   });
 
   test("every input given is passed through as given, secrets still secret", async () => {
@@ -70,12 +72,13 @@ describe("HealthGate", () => {
       { ...recordOptions(options), additionalSecretOutputs: ["baseUrl"] },
     );
     await value(gate.passed);
-    assert.deepEqual(withoutProvider(registrations[0]), {
+    assert.deepEqual(typedInputs(registrations[0]), {
       ...given,
       baseUrl: "http://127.0.0.1:8100",
       databaseUrl: secret(URL),
-      trigger: `${DIGEST}@0003`,
     });
+    const trigger = options.get("full")!.replacementTrigger as pulumi.Output<string>;
+    assert.equal(await value(trigger), `${DIGEST}@0003`, "Pulumi's replacementTrigger");
     // The caller's own secret outputs are kept; the URL is added.
     assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["baseUrl", "databaseUrl"]);
   });

@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { MIGRATION_DEFAULTS } from "./migrationDefaults";
-import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import { recordOptions, recordingMocks, secret, value, typedInputs } from "./mocks";
 
-const TYPE = "pulumi-nodejs:dynamic/rewind:Migration";
+const TYPE = "rewind:index:Migration";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 
 const registrations = recordingMocks({
@@ -25,7 +25,7 @@ const registrations = recordingMocks({
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { Migration } =
   require("../../components/migration") as typeof import("../../components/migration");
-const { migrationImplementation } =
+const { migrationHandler } =
   require("../../provider/migration") as typeof import("../../provider/migration");
 /* eslint-enable @typescript-eslint/no-require-imports */
 type MigrationInputs = import("../../provider/migration").MigrationInputs;
@@ -49,7 +49,7 @@ describe("Migration", () => {
       registrations.map((r) => [r.type, r.name]),
       [[TYPE, "hunter-migration"]],
     );
-    assert.deepEqual(withoutProvider(registrations[0]), {
+    assert.deepEqual(typedInputs(registrations[0]), {
       ...REQUIRED,
       snapshotId: "",
       snapshotDatabase: "",
@@ -95,7 +95,7 @@ describe("Migration", () => {
       { ...recordOptions(options), additionalSecretOutputs: ["image"] },
     );
     await value(migration.revision);
-    assert.deepEqual(withoutProvider(registrations[0]), {
+    assert.deepEqual(typedInputs(registrations[0]), {
       ...given,
       databaseUrl: secret(URL),
       revision: "27c6a30d7c24",
@@ -251,7 +251,7 @@ describe("Migration's check (preview, before anything runs)", () => {
   }
 
   async function check(news: MigrationInputs) {
-    return migrationImplementation.check!(undefined as unknown as MigrationInputs, news);
+    return migrationHandler.check!(undefined as unknown as MigrationInputs, news);
   }
 
   test("good inputs pass unchanged", async () => {

@@ -51,11 +51,10 @@ export function secret(v: unknown): Record<string, unknown> {
   return { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v };
 }
 
-/** A dynamic resource's registered inputs without its serialized provider (checked present). */
-export function withoutProvider(registration: Registration): Record<string, unknown> {
-  const { __provider, ...inputs } = registration.inputs;
-  assert.equal(typeof __provider, "string", `${registration.name}: a serialized dynamic provider`);
-  return inputs;
+/** A resource's registered inputs, checked free of serialized provider code (typed resources). */
+export function typedInputs(registration: Registration): Record<string, unknown> {
+  assert.ok(!("__provider" in registration.inputs), `${registration.name}: no serialized provider`);
+  return registration.inputs;
 }
 
 /** The options a resource was constructed with, as its transformation saw them. */

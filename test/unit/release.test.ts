@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { MIGRATION_DEFAULTS } from "./migrationDefaults";
-import { recordingMocks, secret, value, withoutProvider } from "./mocks";
+import { recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
 import { DIGEST, ROUTER_DIGEST } from "./mockStates";
 
@@ -15,12 +15,12 @@ const PINNED = "20261101T000000Z-hunter-0001-77aa";
 
 const APP = "rewind:app:AppService";
 const RELEASE = "rewind:index:Release";
-const IMAGE = "pulumi-nodejs:dynamic/rewind:ImageRef";
-const DEPLOYMENT = "pulumi-nodejs:dynamic/rewind:DockerDeployment";
-const BACKUP = "pulumi-nodejs:dynamic/rewind:BackupSnapshot";
-const MIGRATION = "pulumi-nodejs:dynamic/rewind:Migration";
-const RESTORE = "pulumi-nodejs:dynamic/rewind:Restore";
-const GATE = "pulumi-nodejs:dynamic/rewind:HealthGate";
+const IMAGE = "rewind:index:ImageRef";
+const DEPLOYMENT = "rewind:index:DockerDeployment";
+const BACKUP = "rewind:index:BackupSnapshot";
+const MIGRATION = "rewind:index:Migration";
+const RESTORE = "rewind:index:Restore";
+const GATE = "rewind:index:HealthGate";
 
 const registrations = recordingMocks({
   [RELEASE]: states.component,
@@ -104,6 +104,8 @@ interface Built {
   inputs: Map<string, Record<string, unknown>>;
   /** additionalSecretOutputs by resource name. */
   secretOutputs: Map<string, string[] | undefined>;
+  /** Each resource's replacementTrigger option. */
+  triggers: Map<string, pulumi.Input<unknown> | undefined>;
   /** Whether each child's parent is the Release itself (not merely one of the same name). */
   parentIsRelease: Map<string, boolean>;
 }
@@ -133,6 +135,7 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
     parent?: pulumi.Resource;
     dependsOn: pulumi.Resource[];
     additionalSecretOutputs?: string[];
+    replacementTrigger?: pulumi.Input<unknown>;
   }[] = [];
   const args: ReleaseArgs = {
     config: cfg,
@@ -157,6 +160,7 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
           parent: t.opts.parent,
           dependsOn: (t.opts.dependsOn ?? []) as pulumi.Resource[],
           additionalSecretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
+          replacementTrigger: (t.opts as pulumi.CustomResourceOptions).replacementTrigger,
         });
         return undefined;
       },
@@ -184,7 +188,7 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
   const inputs = new Map(
     registrations.map((r) => [
       r.name,
-      r.type.startsWith("pulumi-nodejs:dynamic/") ? withoutProvider(r) : r.inputs,
+      r.type.startsWith("rewind:index:") ? typedInputs(r) : r.inputs,
     ]),
   );
   return {
@@ -193,6 +197,7 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
     rows,
     inputs,
     secretOutputs: new Map(constructed.map((c) => [c.name, c.additionalSecretOutputs])),
+    triggers: new Map(constructed.map((c) => [c.name, c.replacementTrigger])),
     parentIsRelease: new Map(constructed.map((c) => [c.name, c.parent === release])),
   };
 }
@@ -216,14 +221,10 @@ async function outputs(release: InstanceType<typeof Release>) {
   };
 }
 
-/** Drops requestedAt after checking it is the time of this program run. */
-function withoutRequestedAt(inputs: Record<string, unknown>, since: number) {
-  const { requestedAt, ...rest } = inputs;
-  assert.equal(typeof requestedAt, "string");
-  const at = Date.parse(requestedAt as string);
-  assert.equal(new Date(at).toISOString(), requestedAt, "an ISO 8601 UTC time");
-  assert.ok(at >= since - 1 && at <= Date.now(), `requestedAt ${String(requestedAt)}: this run`);
-  return rest;
+/** The inputs, checked free of requestedAt: it is the snapshot's replacementTrigger. */
+function withoutRequestedAt(inputs: Record<string, unknown>, _since: number) {
+  assert.ok(!("requestedAt" in inputs), "requestedAt is a replacementTrigger, not an input");
+  return inputs;
 }
 
 const GATE_INPUTS = {
@@ -307,11 +308,9 @@ describe("Release", () => {
       image: "127.0.0.1:5000/hunter",
       version: "1.1.0",
     });
-    assert.deepEqual(built.inputs.get("upgrade-gate"), {
-      ...GATE_INPUTS,
-      // Changes with the app's digest and the schema's revision, so the gate reruns after both.
-      trigger: `${DIGEST}@0002`,
-    });
+    assert.deepEqual(built.inputs.get("upgrade-gate"), GATE_INPUTS);
+    // The gate reruns when the app's digest or the schema's revision changes (replacementTrigger).
+    assert.equal(await value(pulumi.output(built.triggers.get("upgrade-gate"))), `${DIGEST}@0002`);
     assert.deepEqual(built.secretOutputs.get("upgrade-backup"), ["databaseUrl"]);
     assert.deepEqual(built.secretOutputs.get("upgrade-migration"), ["databaseUrl", "env"]);
     assert.deepEqual(built.secretOutputs.get("upgrade-gate"), ["databaseUrl"]);
@@ -353,10 +352,12 @@ describe("Release", () => {
       ],
       ["0002", "0001", SNAPSHOT, "0002"],
     );
-    assert.deepEqual(built.inputs.get("downgrade-gate"), {
-      ...GATE_INPUTS,
-      trigger: `${DIGEST}@0001`,
-    });
+    assert.deepEqual(built.inputs.get("downgrade-gate"), GATE_INPUTS);
+    // The gate reruns when the app's digest or the schema's revision changes (replacementTrigger).
+    assert.equal(
+      await value(pulumi.output(built.triggers.get("downgrade-gate"))),
+      `${DIGEST}@0001`,
+    );
     assert.equal(built.inputs.get("downgrade-app-deployment")!.version, "1.0.0");
     assert.deepEqual(await outputs(built.release), {
       appVersion: "1.0.0",

@@ -18,17 +18,15 @@ const digestOf = (version: string) =>
   `sha256:${(version === "1.0.0" ? "a" : version === "1.1.0" ? "b" : "c").repeat(64)}`;
 
 const registrations = recordingMocks({
-  "pulumi-nodejs:dynamic/rewind:ImageRef": states.imageRef((inputs) =>
-    digestOf(String(inputs.version)),
-  ),
+  "rewind:index:ImageRef": states.imageRef((inputs) => digestOf(String(inputs.version))),
   // An id apart from the snapshotId, so the test sees which of them the Migration receives.
-  "pulumi-nodejs:dynamic/rewind:BackupSnapshot": (inputs) => ({
+  "rewind:index:BackupSnapshot": (inputs) => ({
     id: "snap",
     state: { ...inputs, snapshotId: "snap-1" },
   }),
-  "pulumi-nodejs:dynamic/rewind:Migration": states.migration,
-  "pulumi-nodejs:dynamic/rewind:DockerDeployment": states.dockerDeployment,
-  "pulumi-nodejs:dynamic/rewind:HealthGate": states.healthGate,
+  "rewind:index:Migration": states.migration,
+  "rewind:index:DockerDeployment": states.dockerDeployment,
+  "rewind:index:HealthGate": states.healthGate,
   "rewind:app:AppService": states.component,
   "rewind:index:Release": states.component,
 });

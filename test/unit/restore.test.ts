@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { recordOptions, recordingMocks, secret, value, withoutProvider } from "./mocks";
+import { recordOptions, recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
 
-const TYPE = "pulumi-nodejs:dynamic/rewind:Restore";
+const TYPE = "rewind:index:Restore";
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 const SNAPSHOT = "20261101T000000Z-hunter-0001-77aa";
 
@@ -34,7 +34,7 @@ describe("Restore", () => {
       registrations.map((r) => [r.type, r.name]),
       [[TYPE, "hunter-restore"]],
     );
-    assert.deepEqual(withoutProvider(registrations[0]), {
+    assert.deepEqual(typedInputs(registrations[0]), {
       ...REQUIRED,
       services: [],
       stackId: "",
@@ -60,7 +60,7 @@ describe("Restore", () => {
       { ...recordOptions(options), additionalSecretOutputs: ["sha256"] },
     );
     await value(restore.restoredRevision);
-    assert.deepEqual(withoutProvider(registrations[0]), { ...given, databaseUrl: secret(URL) });
+    assert.deepEqual(typedInputs(registrations[0]), { ...given, databaseUrl: secret(URL) });
     assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["sha256", "databaseUrl"]);
   });
 
