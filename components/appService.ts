@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgumentChecks, isPlain } from "../domain/argumentChecks";
+import { portSchema, replicasSchema, serviceNameSchema } from "../domain/config";
 import { DockerDeployment } from "./dockerDeployment";
 import { ImageRef } from "./imageRef";
 import { repositoryProblem, versionProblem } from "../domain/imageRepository";
@@ -68,38 +69,26 @@ export interface AppServiceArgs {
    */
   stackId?: pulumi.Input<string>;
   /**
+   * Pulumi's `protect` on the deployment: destroying it fails instead of stopping the service.
+   * @default false
+   */
+  protect?: boolean;
+  /**
    * Repository of Rewind's router image (tag `ROUTER_VERSION`, built by scripts/images).
    * @default `<the image's registry>/rewind-router`
    */
   routerImage?: pulumi.Input<string>;
 }
 
-const SERVICE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 // Plain values are checked here, before anything is registered, so a typo fails the program
 // with the argument's name; values only known later are checked by the providers.
 function validate(name: string, args: AppServiceArgs): void {
   const checks = new ArgumentChecks("AppService", name);
-  checks.check(
-    "service",
-    args.service,
-    (v) => typeof v === "string" && SERVICE.test(v),
-    `a DNS label (lowercase letters, digits and -, starting with a letter, at most 63 characters)`,
-  );
+  checks.schema("service", args.service, serviceNameSchema);
   if (isPlain(args.image)) checks.add(repositoryProblem(args.image));
   if (isPlain(args.version)) checks.add(versionProblem(args.version));
-  checks.check(
-    "replicas",
-    args.replicas,
-    (v) => Number.isInteger(v) && (v as number) >= 1,
-    "an integer of at least 1",
-  );
-  checks.check(
-    "port",
-    args.port,
-    (v) => Number.isInteger(v) && (v as number) >= 1024 && (v as number) <= 65535,
-    "an integer from 1024 to 65535",
-  );
+  checks.schema("replicas", args.replicas, replicasSchema);
+  checks.schema("port", args.port, portSchema);
   checks.throwIfAny();
 }
 
@@ -150,7 +139,7 @@ export class AppService extends pulumi.ComponentResource {
         health: pulumi.output(args.health ?? {}).apply(withHealthDefaults),
         routerRef: routerImage.ref,
       },
-      { parent: this },
+      { parent: this, protect: args.protect ?? false },
     );
 
     // From the deployment, not the ImageRef: after a refused release the ImageRef already holds

@@ -146,6 +146,7 @@ export class Release extends pulumi.ComponentResource {
               env,
               health: config.app.health,
               stackId: args.stackId,
+              protect: config.app.protect,
             },
             after(role),
           );

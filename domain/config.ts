@@ -55,6 +55,13 @@ const NAME_ALLOWED =
 const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_PORT = 65535;
 
+/** A service's name (`rewind:app.name`, a service's `name`): a DNS label. */
+export const serviceNameSchema = matching(NAME, NAME_ALLOWED);
+/** A public port (`rewind:app.port`, a service's `port`). */
+export const portSchema = integer(PORT_ALLOWED, 1024, MAX_PORT);
+/** How many replicas of a service run. */
+export const replicasSchema = integer(REPLICAS_ALLOWED, 1);
+
 // Cross-field checks run only once every field is valid on its own: one mistake, one message
 // (zod would otherwise run them on a half-parsed value, e.g. check the port range of port 70000).
 const afterFields: z.core.$ZodSuperRefineParams = {
@@ -87,7 +94,7 @@ export const healthSchema = strictObject({
 
 /** A further process run from the app's image, e.g. a worker beside the API. */
 export const serviceSchema = strictObject({
-  name: matching(NAME, NAME_ALLOWED),
+  name: serviceNameSchema,
   /** The container command; the image's own when absent. */
   command: argv().optional(),
   /**
@@ -95,15 +102,15 @@ export const serviceSchema = strictObject({
    * by Rewind and passed as `PORT`.
    * @default 1
    */
-  replicas: integer(REPLICAS_ALLOWED, 1).default(1),
+  replicas: replicasSchema.default(1),
   /** The service's public port, owned by its Rewind router, which forwards to ready replicas. */
-  port: integer(PORT_ALLOWED, 1024, MAX_PORT),
+  port: portSchema,
 });
 
 /** `rewind:app`: the versioned app. */
 export const appSchema = strictObject({
   /** Names the containers / Deployment; a DNS label. */
-  name: matching(NAME, NAME_ALLOWED),
+  name: serviceNameSchema,
   /** The image repository without tag or digest, e.g. `127.0.0.1:5000/hunter`. */
   image: matching(
     // Docker's reference grammar, minus the tag and digest: the version is pinned separately.
@@ -123,12 +130,18 @@ export const appSchema = strictObject({
    * chosen by Rewind and passed as `PORT`. A release starts the new replicas beside the old.
    * @default 1
    */
-  replicas: integer(REPLICAS_ALLOWED, 1).default(1),
+  replicas: replicasSchema.default(1),
   /**
    * The public port. On the Docker target Rewind's router owns it and forwards to the ready
    * replicas, so it never changes hands during a release.
    */
-  port: integer(PORT_ALLOWED, 1024, MAX_PORT),
+  port: portSchema,
+  /**
+   * Pulumi's `protect` on the app's deployment: a `pulumi destroy` (or a program change that
+   * would delete it) fails instead of stopping production. Releases and rollbacks still update it.
+   * @default false
+   */
+  protect: z.boolean({ error: "true or false" }).default(false),
   /**
    * Health endpoints.
    * @default { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 }

@@ -5,7 +5,9 @@
 // Runs in the dynamic-provider host, serialized by Pulumi's closure serializer: plain functions
 // calling the adapters, plain Errors whose message is for the user (see imageRepository.ts).
 import * as os from "node:os";
-import { CheckFailure, ResourceHandler } from "./resourceHandler";
+import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
+import { portSchema, replicasSchema, serviceNameSchema } from "../domain/config";
+import type { z } from "zod";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -72,7 +74,6 @@ export interface DockerDeploymentOutputs extends DockerDeploymentInputs {
 const ROUTER_CONFIRM_MS = 30_000;
 const STOP_GRACE_SECONDS = 10;
 
-const SERVICE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const URL_PATH = /^\/\S*$/;
 
 /** Where routers' state directories live on the host (the engine must be able to bind them). */
@@ -82,12 +83,6 @@ function routerDirFor(stackId: string, service: string): string {
     path.join(process.env.REWIND_HOME ?? path.join(os.homedir(), ".rewind"), "routers");
   return path.join(base, `${stackId.replace(/[^A-Za-z0-9_.-]+/g, "_")}.${service}`);
 }
-
-/**
- * What a dynamic provider's `check` receives for a value not known yet (during a preview, the
- * `ref` of an ImageRef about to be replaced): the SDK's `rpc.unknownValue`.
- */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * Every problem with the inputs, each naming the property, the value and what is allowed.
@@ -104,9 +99,13 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
       reason: `${property} is ${JSON.stringify(value)}; allowed: ${allowed}`,
     });
   };
-  if (typeof news.service !== "string" || !SERVICE.test(news.service)) {
-    fail("service", news.service, "a DNS label: lowercase letters, digits and -, at most 63");
-  }
+  const bySchema = (property: keyof DockerDeploymentInputs, schema: z.ZodType): void => {
+    const issue = schema.safeParse(news[property]).error?.issues[0];
+    if (issue !== undefined) {
+      fail(property, news[property], issue.message);
+    }
+  };
+  bySchema("service", serviceNameSchema);
   if (typeof news.stackId !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(news.stackId)) {
     fail("stackId", news.stackId, `"<project>/<stack>"`);
   }
@@ -115,12 +114,8 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
       fail(key, news[key], "a digest-pinned image reference, repo@sha256:<64 hex>");
     }
   }
-  if (!Number.isInteger(news.replicas) || news.replicas < 1) {
-    fail("replicas", news.replicas, "an integer of at least 1");
-  }
-  if (!Number.isInteger(news.port) || news.port < 1024 || news.port > 65535) {
-    fail("port", news.port, "an integer from 1024 to 65535");
-  }
+  bySchema("replicas", replicasSchema);
+  bySchema("port", portSchema);
   const env: unknown = news.env;
   if (env === UNKNOWN) {
     // checked once known

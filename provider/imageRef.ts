@@ -1,11 +1,8 @@
 // Resolves a pinned image version to its manifest digest. The digest, not the tag, is what the
 // containers run, so a rollback by pin brings back exactly the bytes that ran before.
-import { CheckFailure, ResourceHandler } from "./resourceHandler";
+import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
 import { resolveDigest } from "../adapters/registry";
 import { digestRef, repositoryProblem, versionProblem } from "../domain/imageRepository";
-
-// What `check` receives for a value not known yet during a preview (the SDK's rpc.unknownValue).
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** An ImageRef's inputs as the provider receives them. */
 export interface ImageRefInputs {

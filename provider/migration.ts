@@ -4,7 +4,7 @@
 //
 // Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
 import * as fs from "node:fs";
-import { ResourceHandler } from "./resourceHandler";
+import { ResourceHandler, UNKNOWN } from "./resourceHandler";
 import * as path from "node:path";
 import { Client } from "pg";
 import {
@@ -77,9 +77,6 @@ export interface MigrationOutputs extends Omit<MigrationInputs, "revision"> {
   /** The scripts or commands this update ran, in order; empty when nothing was to do. */
   appliedSteps: string[];
 }
-
-// What pulumi-nodejs hands a provider for a value not known during preview.
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The revision the tool itself reports: Alembic's table for `alembic`, Rewind's otherwise. */
 async function readToolRevision(client: Client, tool: MigrationTool): Promise<Revision> {

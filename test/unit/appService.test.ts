@@ -127,8 +127,8 @@ describe("AppService", () => {
       (err: Error) => {
         assert.equal(err.name, "UserError");
         assert.deepEqual(err.message.split("\n"), [
-          `AppService "bad": service is "Bad_Name"; allowed: a DNS label (lowercase letters, ` +
-            `digits and -, starting with a letter, at most 63 characters)`,
+          `AppService "bad": service is "Bad_Name"; allowed: a DNS label: lowercase letters, ` +
+            `digits and -, starting with a letter, not ending with -, at most 63 characters`,
           `AppService "bad": image "hunter" names no registry host; allowed: a repository in a ` +
             `registry Rewind can reach, e.g. "127.0.0.1:5000/hunter" (Docker Hub short names ` +
             `are not resolved)`,

@@ -78,6 +78,7 @@ describe("parseConfig: a valid stack", () => {
         version: "1.1.0",
         replicas: 2,
         port: 8000,
+        protect: false,
         health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
         env: {},
       },
@@ -114,6 +115,7 @@ describe("parseConfig: a valid stack", () => {
       version: "1.0.0",
       replicas: 1,
       port: 8000,
+      protect: false,
       health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
       env: {},
     });
@@ -298,7 +300,7 @@ describe("parseConfig: rewind:app", () => {
       "rewind:app",
       set("replica", 2),
       'stack "prod": rewind:app.replica is an unknown key; ' +
-        "allowed keys: name, image, version, replicas, port, health, env, services",
+        "allowed keys: name, image, version, replicas, port, protect, health, env, services",
     );
     rejects(
       "rewind:app",
@@ -372,7 +374,7 @@ describe("parseConfig: rewind:app", () => {
     assert.throws(() => parseConfig("prod", raw), {
       message:
         'stack "prod": rewind:app is missing; allowed: an object with keys ' +
-        "name, image, version, replicas, port, health, env, services",
+        "name, image, version, replicas, port, protect, health, env, services",
     });
   });
 });

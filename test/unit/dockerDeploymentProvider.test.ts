@@ -4,9 +4,9 @@ import {
   DockerDeploymentInputs,
   DockerDeploymentOutputs,
   dockerDeploymentHandler,
-  UNKNOWN,
   inputProblems,
 } from "../../provider/dockerDeployment";
+import { UNKNOWN } from "../../provider/resourceHandler";
 
 const REF = `127.0.0.1:5000/hunter@sha256:${"a".repeat(64)}`;
 const ROUTER = `127.0.0.1:5000/rewind-router@sha256:${"b".repeat(64)}`;
@@ -43,7 +43,8 @@ describe("DockerDeployment inputs", () => {
       [
         { service: "Hunter" },
         "service",
-        `service is "Hunter"; allowed: a DNS label: lowercase letters, digits and -, at most 63`,
+        `service is "Hunter"; allowed: a DNS label: lowercase letters, digits and -, starting ` +
+          `with a letter, not ending with -, at most 63 characters`,
       ],
       [{ stackId: "prod" }, "stackId", `stackId is "prod"; allowed: "<project>/<stack>"`],
       [
