@@ -1,14 +1,7 @@
 // The Docker Engine through its API (dockerode), never through a shell: list Rewind's containers
 // by label, run one on the host network, wait until it answers HTTP, stop it gracefully.
-//
-// Runs inside dynamic providers: errors are plain Errors whose message is written for the user
-// (see imageRepository.ts for why not UserError).
-//
-// `import = require`, not `import Docker from`: the serializer recognises a node_modules package
-// only by its exports object and writes `require("dockerode")`; the `{ default }` wrapper that
-// esModuleInterop puts around it would be serialized by value, dockerode's code and all.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-import Docker = require("dockerode");
+// Errors are plain Errors whose message is written for the user.
+import Docker from "dockerode";
 
 /** How to reach the engine, from a `DOCKER_HOST` value. */
 export type EngineAddress =

@@ -1,9 +1,7 @@
 // PostgreSQL adapter: connections, Rewind's migration lock and its version table. Everything
 // here is an effect at the edge; the decisions (which steps, which direction) live in
-// components/migrationSet.ts and the providers.
-//
-// This module is captured by Pulumi's closure serializer inside the dynamic providers, so it
-// uses plain functions and module-level constants only (no classes with #private fields).
+// domain/migrationSet.ts and the providers.
+
 import { Client, ClientConfig } from "pg";
 import { UserError } from "../domain/errors";
 import { BASE, Revision } from "../domain/revision";

@@ -2,8 +2,7 @@
 // manifest digest, so what runs is immutable even if the tag later moves. Only anonymous
 // access: Rewind's registries are local or reached through a pull-through proxy.
 //
-// Runs inside dynamic providers: errors are plain Errors whose message is written for the user
-// (see imageRepository.ts for why not UserError).
+// Errors are plain Errors whose message is written for the user.
 import { createHash } from "node:crypto";
 import {
   missingVersionMessage,

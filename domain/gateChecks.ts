@@ -1,5 +1,5 @@
 // The HealthGate's decisions, kept pure: which checks a gate runs and what their results mean.
-// The provider (providers/healthGateProvider.ts) only performs the requests and queries.
+// The provider (provider/healthGate.ts) only performs the requests and queries.
 
 /** One check of a gate, in the order it runs. */
 export type GateCheck =

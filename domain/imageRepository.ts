@@ -1,11 +1,8 @@
 // Pure parsing of the image names Rewind pins: which registry a repository lives in, how to
 // reach it, and the digest-pinned reference a container is started from. The registry adapter
 // (adapters/registry.ts) does the HTTP; everything it decides is here, with unit tests.
-//
-// These functions run inside dynamic providers too, where Pulumi's closure serializer rewrites
-// class constructors and breaks Error subclasses (`super(message)` becomes `Error.call(this,
-// message)`, which sets no message; `new.target` is undefined). So problems are returned as
-// sentences and thrown as plain Errors; program-side callers wrap them in a UserError.
+// Problems are returned as sentences: the config check, the resource classes and the
+// provider's checks each report them in their own way.
 
 /** A repository split the way Docker splits it: the registry host, then the path in it. */
 export interface Repository {

@@ -3,7 +3,7 @@
 // Runbook: "Veritabanı yedekleme" (pg_dump > db_backup.sql, cp -r sessions, cp .env, 30-day
 // retention), made checkable and atomic.
 //
-// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
+// Runs in the provider plugin: plain functions calling adapters.
 import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem, itemSource } from "../domain/backupItem";
 import { ResourceHandler } from "./resourceHandler";
 import * as path from "node:path";

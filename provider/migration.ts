@@ -2,7 +2,7 @@
 // finds, so `pulumi refresh` shows a migration someone ran by hand (runbook: `alembic
 // downgrade -1`, made declared, locked and recorded).
 //
-// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
+// Runs in the provider plugin: plain functions calling adapters.
 import * as fs from "node:fs";
 import { ResourceHandler, UNKNOWN } from "./resourceHandler";
 import * as path from "node:path";

@@ -3,7 +3,7 @@
 // start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
 // sessions; docker-compose up -d", with a checksum first and the revision checked after.
 //
-// Runs in the provider process as compiled (see inProcess.ts): plain functions calling adapters.
+// Runs in the provider plugin: plain functions calling adapters.
 import * as path from "node:path";
 import { ResourceHandler } from "./resourceHandler";
 import {
