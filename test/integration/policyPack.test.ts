@@ -9,6 +9,8 @@ import { repoRoot, withStack } from "./workspace";
 const project = path.join(repoRoot, "test", "fixtures", "policy-stack");
 const policyPacks = [path.join(repoRoot, "policy")];
 const policyPackConfigs = [path.join(repoRoot, "policy", "config", "prod.json")];
+// The engine takes the first `pulumi-resource-rewind` on the PATH: the fixture's stand-in.
+process.env.PATH = `${path.join(project, "bin")}${path.delimiter}${process.env.PATH}`;
 
 // The CLI's output is in the rejection and in onOutput; a boolean keeps a mismatch readable.
 function refused(policy: string, message: string, output: () => string) {
