@@ -58,10 +58,7 @@ export class RewindProvider implements provider.Provider {
   }
 
   async diff(id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {
-    const handler = handlerOf(urn);
-    return handler.diff === undefined
-      ? { changes: JSON.stringify(plain(olds)) !== JSON.stringify(plain(news)) }
-      : handler.diff(id, plain(olds), plain(news));
+    return handlerOf(urn).diff(id, plain(olds), plain(news));
   }
 
   async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {
