@@ -7,9 +7,8 @@ import {
   isPlain,
   isSeconds,
   SECONDS_ALLOWED,
-  SNAPSHOT_ID_ALLOWED,
 } from "../domain/argumentChecks";
-import { isSnapshotId } from "../adapters/backupStore";
+import { SNAPSHOT_ID_ALLOWED, isSnapshotId } from "../domain/snapshotId";
 import { backupSchema } from "../domain/config";
 import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
 

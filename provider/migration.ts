@@ -8,12 +8,12 @@ import { ResourceHandler, UNKNOWN } from "./resourceHandler";
 import * as path from "node:path";
 import { Client } from "pg";
 import {
-  SnapshotManifest,
   latestVerifiedSnapshot,
   listSnapshots,
   readManifest,
   verifySnapshot,
 } from "../adapters/backupStore";
+import { SnapshotManifest } from "../domain/snapshotManifest";
 import { InternalError, UserError } from "../domain/errors";
 import {
   MigrationSet,
