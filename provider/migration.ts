@@ -34,7 +34,7 @@ import {
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
-import { CommandFailed, runCommandStep } from "../adapters/serviceControl";
+import { CommandFailed, runCommandStep } from "../adapters/commandContainer";
 import { ALEMBIC_VERSION_TABLE, alembicArgv, readAlembicRevision } from "../adapters/alembic";
 
 /** How the schema is migrated (`rewind:database.migrations.tool`). */

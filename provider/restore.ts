@@ -19,7 +19,7 @@ import {
   withMigrationLock,
 } from "../adapters/postgres";
 import { restoreDatabase } from "../adapters/pgTools";
-import { startContainers, stopAppContainers } from "../adapters/serviceControl";
+import { startContainers, stopAppContainers } from "../adapters/docker";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
 export interface RestoreInputs {
