@@ -58,7 +58,7 @@ export class ArgumentChecks {
   }
 
   /**
-   * Checks a plain value against a schema of the config (domain/config.ts), so the rule and
+   * Checks a plain value against a schema of the config (domain/config/), so the rule and
    * its wording of what is allowed are written once; a nested problem is named by its path, e.g.
    * `retain.days`.
    */

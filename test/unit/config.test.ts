@@ -630,7 +630,7 @@ describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
       "allowed: a snapshot id from the backup store (see rewind history), e.g. " +
       "20261126T005230Z-hunter-0001-b09dc0; to pin none, remove the key " +
       "(pulumi config rm rewind:restore.snapshot)";
-    for (const bad of ["", "null", "../20261126T005230Z", "snap shot"]) {
+    for (const bad of ["", "null", "../20261126T005230Z", "a..b", "snap shot"]) {
       rejects(
         "rewind:restore",
         set("snapshot", bad),
