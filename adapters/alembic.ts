@@ -1,5 +1,5 @@
 // Alembic as Rewind runs it: the argument array of `alembic upgrade|downgrade <rev>` (run in the
-// app's image by serviceControl.runCommandStep) and Alembic's own record of the revision, which
+// app's image by commandContainer.ts runCommandStep) and Alembic's own record of the revision, which
 // is the truth for a database Alembic migrates (a hand-run `alembic downgrade` changes only it).
 import { Client } from "pg";
 import { UserError } from "../domain/errors";

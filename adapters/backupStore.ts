@@ -1,93 +1,33 @@
-// The filesystem backup store: where snapshots live, what their manifest says, how they are
-// verified, listed and pruned. Layout (DESIGN.md "Real parts"; the runbooks' backup folder with
-// db_backup.sql, sessions/ and the env file, made checkable):
+// The filesystem backup store: where snapshots live, and how they are written, verified, listed
+// and pruned. Layout (the runbooks' backup folder with db_backup.sql, sessions/ and the env
+// file, made checkable):
 //
 //   <storePath>/                      0700
 //     <snapshotId>/                   0700, appears only once complete (renamed from .partial-*)
 //       database.dump                 0600, pg_dump -Fc
 //       files/<item>.tar              0600, one per volume:/path: item ("/" in the item as %2F)
-//       manifest.json                 0600, SnapshotManifest
+//       manifest.json                 0600, SnapshotManifest (domain/snapshotManifest.ts)
 //
-// Retention (`snapshotsToPrune`) is a pure function with its own tests; everything else here
-// touches the filesystem.
-import { createHash, randomBytes } from "node:crypto";
+// Which snapshots to prune is domain/retention.ts's decision; the ids are domain/snapshotId.ts's.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BackupItem } from "../domain/backupItem";
 import { InternalError, UserError } from "../domain/errors";
-import { runTool } from "./pgTools";
+import { isSnapshotId } from "../domain/snapshotId";
+import {
+  MANIFEST_FILE,
+  ManifestEntry,
+  SnapshotManifest,
+  SnapshotMeta,
+  MANIFEST_FORMAT,
+  byTakenAt,
+  manifestProblem,
+  overallSha256,
+} from "../domain/snapshotManifest";
 
-/** What a snapshot may hold (`rewind:backup.include`). */
-export type SnapshotItem = BackupItem;
-
-/** One file of a snapshot and the item it holds. */
-export interface ManifestEntry {
-  /** The item, as declared: `database`, `volume:sessions`, `path:/srv/hunter/.env`. */
-  readonly item: SnapshotItem;
-  /** The file's path inside the snapshot directory, e.g. `database.dump`. */
-  readonly file: string;
-  /** `pg_dump-custom` for the database, `tar` for files. */
-  readonly format: "pg_dump-custom" | "tar";
-  /** For files: the absolute path that was archived, and where a restore puts it back. */
-  readonly source?: string;
-  /** For files: whether `source` was a directory (archived as its contents) or a file. */
-  readonly sourceKind?: "directory" | "file";
-  /** sha256 of the file, hex. */
-  readonly sha256: string;
-  /** Bytes. */
-  readonly size: number;
-}
-
-/** `manifest.json`: everything needed to check and restore a snapshot without Pulumi state. */
-export interface SnapshotManifest {
-  /** Bumped on an incompatible change of this shape. */
-  readonly format: typeof MANIFEST_FORMAT;
-  readonly id: string;
-  /** The database's name (the URL is never written to the store). */
-  readonly database: string;
-  /** The schema revision the database was at when the snapshot was taken. */
-  readonly revision: string;
-  /** The app version running when the snapshot was taken. */
-  readonly appVersion: string;
-  /** ISO 8601, UTC. */
-  readonly takenAt: string;
-  /** Why it was taken, e.g. `migrate 0001->0002`. */
-  readonly reason: string;
-  readonly items: readonly ManifestEntry[];
-  /**
-   * sha256 over the entries: of the text `sha256sum` would print for the snapshot's files
-   * (`<sha256>  <file>\n`, sorted by file), so `sha256sum -c` can check a snapshot by hand.
-   */
-  readonly sha256: string;
-  /** Total bytes of the files. */
-  readonly size: number;
-}
-
-export const MANIFEST_FORMAT = "rewind-snapshot/1";
-export const MANIFEST_FILE = "manifest.json";
-export const DATABASE_FILE = "database.dump";
-const FILES_DIR = "files";
 const PARTIAL_PREFIX = ".partial-";
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
-
-// Ids name directories: no separators, no leading dot (hidden and .partial-* are not snapshots).
-const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-
-/** Whether `id` can name a snapshot (and so is safe as a directory name). */
-export function isSnapshotId(id: unknown): id is string {
-  return typeof id === "string" && SNAPSHOT_ID.test(id) && !id.includes("..");
-}
-
-/**
- * A new snapshot id: `<UTC time>-<database>-<revision>-<random>`, e.g.
- * `20250314T093012Z-hunter-0002-3fa9c1`; ids sort by time and `ls` tells them apart.
- */
-export function newSnapshotId(takenAt: Date, database: string, revision: string): string {
-  const stamp = takenAt.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
-  const slug = (s: string) => s.replace(/[^A-Za-z0-9_]+/g, "_").slice(0, 40) || "_";
-  return `${stamp}-${slug(database)}-${slug(revision)}-${randomBytes(3).toString("hex")}`;
-}
 
 /** The directory of snapshot `id`. @throws UserError if `id` is not a valid snapshot id. */
 export function snapshotDir(storePath: string, id: string): string {
@@ -97,20 +37,6 @@ export function snapshotDir(storePath: string, id: string): string {
     );
   }
   return path.join(storePath, id);
-}
-
-/** The file name inside `files/` for a volume or path item: the item with "/" as %2F. */
-export function itemFileName(item: SnapshotItem): string {
-  return `${FILES_DIR}/${item.replace(/%/g, "%25").replace(/\//g, "%2F")}.tar`;
-}
-
-/** The overall checksum of a manifest's entries (see {@link SnapshotManifest.sha256}). */
-export function overallSha256(entries: readonly Pick<ManifestEntry, "file" | "sha256">[]): string {
-  const listing = [...entries]
-    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
-    .map((e) => `${e.sha256}  ${e.file}\n`)
-    .join("");
-  return createHash("sha256").update(listing).digest("hex");
 }
 
 /** sha256 (hex) and size of a file, read as a stream. */
@@ -123,16 +49,6 @@ export async function hashFile(file: string): Promise<{ sha256: string; size: nu
     size += bytes.length;
   }
   return { sha256: hash.digest("hex"), size };
-}
-
-/** What the manifest says apart from the files: filled in by the snapshot's taker. */
-export interface SnapshotMeta {
-  readonly id: string;
-  readonly database: string;
-  readonly revision: string;
-  readonly appVersion: string;
-  readonly takenAt: string;
-  readonly reason: string;
 }
 
 /**
@@ -220,75 +136,6 @@ export function abandonSnapshot(partialDir: string): void {
   fs.rmSync(partialDir, { recursive: true, force: true });
 }
 
-/**
- * Archives the file or directory `source` into `tarFile` (GNU tar, no shell). A directory is
- * archived with its contents relative to itself (`-C source .`), a file by its base name.
- * @returns Whether `source` is a directory or a file, for the manifest (a restore needs it).
- * @throws UserError if `source` does not exist.
- */
-export async function archivePath(source: string, tarFile: string): Promise<"directory" | "file"> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(source);
-  } catch (error) {
-    throw new UserError(`cannot back up ${source}: it does not exist`, { cause: error });
-  }
-  // files/ exists only in snapshots that hold files.
-  makePrivateDir(path.dirname(tarFile));
-  const args = stat.isDirectory()
-    ? ["--create", `--file=${tarFile}`, "--numeric-owner", "-C", source, "."]
-    : [
-        "--create",
-        `--file=${tarFile}`,
-        "--numeric-owner",
-        "-C",
-        path.dirname(source),
-        "--",
-        path.basename(source),
-      ];
-  await runTool("tar", args, { what: `archiving ${source}` });
-  return stat.isDirectory() ? "directory" : "file";
-}
-
-/**
- * Puts `source` back from `tarFile`: extracts into a fresh directory beside it, then swaps it
- * in with renames, so files created after the snapshot disappear and a failed extraction
- * leaves `source` as it was.
- */
-export async function restorePath(
-  tarFile: string,
-  source: string,
-  kind: "directory" | "file",
-): Promise<void> {
-  const parent = path.dirname(source);
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, `.rewind-restore-${path.basename(source)}-`));
-  const old = `${staging}.old`;
-  try {
-    await runTool("tar", ["--extract", `--file=${tarFile}`, "-C", staging], {
-      what: `restoring ${source}`,
-    });
-    // A directory's archive holds its own entry "./", so tar gives staging the directory's
-    // recorded mode and staging itself becomes `source`; a file sits inside staging.
-    const restored = kind === "directory" ? staging : path.join(staging, path.basename(source));
-    const existed = fs.existsSync(source);
-    if (existed) {
-      fs.renameSync(source, old);
-    }
-    try {
-      fs.renameSync(restored, source);
-    } catch (error) {
-      if (existed) {
-        fs.renameSync(old, source);
-      }
-      throw error;
-    }
-    fs.rmSync(old, { recursive: true, force: true });
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
-}
-
 /** The outcome of {@link verifySnapshot}. */
 export interface Verification {
   /** True only if every file is present with the size and sha256 the manifest records. */
@@ -327,43 +174,6 @@ export function readManifest(storePath: string, id: string): SnapshotManifest {
     throw new UserError(`the manifest of snapshot ${JSON.stringify(id)} is invalid: ${problem}`);
   }
   return value as SnapshotManifest;
-}
-
-// Checks the shape field by field: the manifest is read back from disk, where anyone with
-// access to the store could have edited it.
-function manifestProblem(value: unknown, id: string): string | undefined {
-  const m = value as Record<string, unknown>;
-  if (typeof value !== "object" || value === null) {
-    return "not an object";
-  }
-  if (m.format !== MANIFEST_FORMAT) {
-    return `format is ${JSON.stringify(m.format)}, expected ${JSON.stringify(MANIFEST_FORMAT)}`;
-  }
-  if (m.id !== id) {
-    return `id is ${JSON.stringify(m.id)}, but the directory is ${JSON.stringify(id)}`;
-  }
-  for (const key of ["database", "revision", "appVersion", "takenAt", "reason", "sha256"]) {
-    if (typeof m[key] !== "string") {
-      return `${key} is missing or not a string`;
-    }
-  }
-  if (typeof m.size !== "number" || !Array.isArray(m.items)) {
-    return "size or items is missing";
-  }
-  for (const [i, item] of (m.items as Record<string, unknown>[]).entries()) {
-    const file = item?.file;
-    if (
-      typeof file !== "string" ||
-      path.isAbsolute(file) ||
-      path.normalize(file).startsWith("..") ||
-      typeof item.sha256 !== "string" ||
-      typeof item.size !== "number" ||
-      typeof item.item !== "string"
-    ) {
-      return `items[${i}] is malformed`;
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -461,15 +271,6 @@ export function listSnapshots(storePath: string): SnapshotListing {
   return { snapshots, unreadable };
 }
 
-function byTakenAt(a: Pick<SnapshotManifest, "takenAt" | "id">, b: typeof a): number {
-  const ta = Date.parse(a.takenAt);
-  const tb = Date.parse(b.takenAt);
-  if (ta !== tb) {
-    return (Number.isNaN(ta) ? 0 : ta) - (Number.isNaN(tb) ? 0 : tb);
-  }
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
 /**
  * The newest snapshot of `database` at `revision` that passes verification (files re-hashed),
  * or `undefined`. Used to name the snapshot to restore when a downgrade is refused.
@@ -488,39 +289,6 @@ export async function latestVerifiedSnapshot(
     }
   }
   return undefined;
-}
-
-/** `rewind:backup.retain`. */
-export interface Retention {
-  /** A snapshot older than this many days may be pruned. */
-  readonly days: number;
-  /** The newest this many snapshots are never pruned, however old. */
-  readonly keepAtLeast: number;
-}
-
-/**
- * The ids to prune: snapshots older than `retain.days` at `now`, except the newest
- * `retain.keepAtLeast` and every id in `keep` (the snapshot just taken, one pinned for restore).
- * A snapshot whose time cannot be read is kept: pruning is the one irreversible thing a backup
- * store does. Pure; the caller deletes.
- * @returns Ids, oldest first.
- */
-export function snapshotsToPrune(
-  snapshots: readonly Pick<SnapshotManifest, "id" | "takenAt">[],
-  retain: Retention,
-  now: Date,
-  keep: readonly string[] = [],
-): string[] {
-  const cutoff = now.getTime() - retain.days * 24 * 60 * 60 * 1000;
-  const newestFirst = [...snapshots].sort(byTakenAt).reverse();
-  return newestFirst
-    .slice(Math.max(0, retain.keepAtLeast))
-    .filter((s) => {
-      const t = Date.parse(s.takenAt);
-      return !Number.isNaN(t) && t < cutoff && !keep.includes(s.id);
-    })
-    .map((s) => s.id)
-    .reverse();
 }
 
 /** Deletes the snapshots `ids` from the store. */

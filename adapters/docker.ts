@@ -1,7 +1,10 @@
 // The Docker Engine through its API (dockerode), never through a shell: list Rewind's containers
-// by label, run one on the host network, wait until it answers HTTP, stop it gracefully.
-// Errors are plain Errors whose message is written for the user.
+// by label, run one on the host network, wait until it answers HTTP, stop it gracefully; stop and
+// start a service's app containers around a Restore. Errors are plain Errors whose message is
+// written for the user.
 import Docker from "dockerode";
+import { UserError } from "../domain/errors";
+import { LABELS } from "../domain/dockerLabels";
 
 /** How to reach the engine, from a `DOCKER_HOST` value. */
 export type EngineAddress =
@@ -30,9 +33,13 @@ export function engineAddress(dockerHost: string | undefined): EngineAddress {
   );
 }
 
-/** A client for the engine named by `DOCKER_HOST`. */
-export function engine(dockerHost = process.env.DOCKER_HOST): Docker {
-  return new Docker(engineAddress(dockerHost));
+/**
+ * A client for the engine at `dockerHost` (a `DOCKER_HOST` value).
+ * @param dockerHost @default DOCKER_HOST of Rewind's environment (also when empty), else the
+ * local socket
+ */
+export function engine(dockerHost?: string): Docker {
+  return new Docker(engineAddress(dockerHost || process.env.DOCKER_HOST));
 }
 
 /** A container as `list` reports it. */
@@ -175,18 +182,25 @@ export async function logTail(docker: Docker, id: string, lines = 5): Promise<st
     const raw = await docker
       .getContainer(id)
       .logs({ stdout: true, stderr: true, tail: lines, follow: false });
-    // Non-TTY logs are multiplexed: an 8-byte header before each frame.
-    const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
-    const out: string[] = [];
-    for (let i = 0; i + 8 <= buf.length;) {
-      const size = buf.readUInt32BE(i + 4);
-      out.push(buf.subarray(i + 8, i + 8 + size).toString("utf8"));
-      i += 8 + size;
-    }
-    return out.join("").trim();
+    return demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trim();
   } catch {
     return "";
   }
+}
+
+/**
+ * The text of a non-TTY container's output: the engine multiplexes stdout and stderr as frames,
+ * each behind an 8-byte header (stream type, 3 zero bytes, big-endian length).
+ */
+export function demux(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const length = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString("utf8");
 }
 
 /**
@@ -279,4 +293,91 @@ export async function waitHttpReady(
     }
   }
   return undefined;
+}
+
+/** Which containers: the `app` role of one service, optionally of one stack only. */
+export interface AppSelector {
+  /** `rewind.service` label value: the app's name. */
+  readonly service: string;
+  /** `rewind.stack` label value (`<project>/<stack>`); any stack's when absent. */
+  readonly stackId?: string;
+  /**
+   * The Docker Engine, e.g. `unix:///run/docker.sock` or `tcp://127.0.0.1:2375`.
+   * @default DOCKER_HOST of the provider's environment, else the local socket
+   */
+  readonly dockerHost?: string;
+}
+
+function appLabels(selector: AppSelector): Record<string, string> {
+  return {
+    [LABELS.service]: selector.service,
+    [LABELS.role]: "app",
+    ...(selector.stackId === undefined || selector.stackId === ""
+      ? {}
+      : { [LABELS.stack]: selector.stackId }),
+  };
+}
+
+function appEngineError(action: string, selector: AppSelector, error: unknown): UserError {
+  const e = error as { code?: string; message?: string };
+  const reach =
+    e.code === "ENOENT" || e.code === "ECONNREFUSED" || e.code === "EACCES"
+      ? "the Docker Engine is not reachable (is it running, and is DOCKER_HOST right?)"
+      : (e.message ?? String(error));
+  return new UserError(`cannot ${action} the app containers of ${selector.service}: ${reach}`, {
+    cause: error,
+  });
+}
+
+/**
+ * Stops the running app containers of a service, for a Restore's maintenance window (runbook:
+ * `docker-compose stop app`), SIGTERM then SIGKILL after `timeoutSeconds`, and returns their ids
+ * so the same ones can be started again. Found by the AppService's labels, never by name.
+ * @throws UserError when the Docker Engine cannot be reached (before anything is stopped).
+ */
+export async function stopAppContainers(
+  selector: AppSelector,
+  timeoutSeconds = 30,
+): Promise<string[]> {
+  const docker = engine(selector.dockerHost);
+  let running: ContainerSummary[];
+  try {
+    running = (await listContainers(docker, appLabels(selector))).filter(
+      (c) => c.state === "running",
+    );
+  } catch (error) {
+    throw appEngineError("list", selector, error);
+  }
+  const stopped: string[] = [];
+  try {
+    for (const container of running) {
+      await docker.getContainer(container.id).stop({ t: timeoutSeconds });
+      stopped.push(container.id);
+    }
+  } catch (error) {
+    // Put back what was already stopped: a half-stopped service is worse than none.
+    await startContainers(stopped, selector.dockerHost).catch(() => undefined);
+    throw appEngineError("stop", selector, error);
+  }
+  return stopped;
+}
+
+/**
+ * Starts the containers `ids` (those {@link stopAppContainers} stopped). A container that is
+ * already running or was removed meanwhile (the AppService replaced it) is not an error.
+ */
+export async function startContainers(ids: readonly string[], dockerHost?: string): Promise<void> {
+  const docker = engine(dockerHost);
+  for (const id of ids) {
+    try {
+      await docker.getContainer(id).start();
+    } catch (error) {
+      // 304: already running; 404: gone.
+      if (statusCode(error) !== 304 && statusCode(error) !== 404) {
+        throw new UserError(`cannot start container ${id.slice(0, 12)} again: ${String(error)}`, {
+          cause: error,
+        });
+      }
+    }
+  }
 }

@@ -1,75 +1,8 @@
-// The host's PostgreSQL client tools (pg_dump, pg_restore) and other programs Rewind runs.
-// Always an argument array through spawn, never a shell string: a database name or a path with
-// a quote in it stays one argument. The password goes through PGPASSWORD, never argv, where
-// every local user could read it in `ps`.
-import { spawn } from "node:child_process";
-import { UserError } from "../domain/errors";
+// The host's PostgreSQL client tools: pg_dump, and pg_restore piped into psql. The password
+// goes through PGPASSWORD, never argv, where every local user could read it in `ps`.
+import { InternalError, UserError } from "../domain/errors";
 import { describeDatabase, splitPassword } from "./postgres";
-
-/** What a finished program printed. */
-export interface ToolResult {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Options of {@link runTool}. */
-export interface RunToolOptions {
-  /** Added to the provider's own environment. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Working directory. @default the provider's */
-  readonly cwd?: string;
-  /** What the run is for, in the error message, e.g. `pg_dump of database "hunter" at ...`. */
-  readonly what?: string;
-}
-
-// Enough of a tool's output to explain a failure without holding a whole dump in memory.
-const KEEP_OUTPUT = 64 * 1024;
-
-/**
- * Runs `file` with `args` (no shell) and resolves with its output once it exits with 0.
- * @throws UserError naming the program, its exit status and the end of its stderr; or that the
- * program is not installed.
- */
-export function runTool(
-  file: string,
-  args: readonly string[],
-  options: RunToolOptions = {},
-): Promise<ToolResult> {
-  const what = options.what ?? file;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    const keep = (text: string, chunk: Buffer) =>
-      (text + chunk.toString("utf8")).slice(-KEEP_OUTPUT);
-    child.stdout.on("data", (chunk: Buffer) => (stdout = keep(stdout, chunk)));
-    child.stderr.on("data", (chunk: Buffer) => (stderr = keep(stderr, chunk)));
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "ENOENT"
-          ? new UserError(
-              `${what} failed: ${file} is not installed or not on PATH (on Debian: apt-get install ` +
-                `${file.startsWith("pg_") ? "postgresql-client" : file})`,
-              { cause: error },
-            )
-          : error,
-      );
-    });
-    child.on("close", (code, signal) => {
-      if (code === 0) {
-        resolve({ stdout, stderr });
-        return;
-      }
-      const status = signal === null ? `exit status ${code}` : `signal ${signal}`;
-      const output = stderr.trim() === "" ? "" : `: ${stderr.trim()}`;
-      reject(new UserError(`${what} failed with ${status}${output}`));
-    });
-  });
-}
+import { notInstalled, runProcess, startProcess } from "./process";
 
 /**
  * The libpq environment and `--dbname` argument for `url`: the URL without its password (libpq
@@ -191,7 +124,7 @@ $rewind$;
  */
 export async function pgDump(url: string, file: string): Promise<void> {
   const target = libpqTarget(url);
-  await runTool("pg_dump", pgDumpArgs(target.dbname, file), {
+  await runProcess("pg_dump", pgDumpArgs(target.dbname, file), {
     env: { ...target.env, PGAPPNAME: "rewind-backup" },
     what: `pg_dump of ${describeDatabase(url)}`,
   });
@@ -213,75 +146,49 @@ export async function restoreDatabase(
 ): Promise<void> {
   const target = libpqTarget(url);
   const env = {
-    ...process.env,
     ...target.env,
     PGOPTIONS: `-c lock_timeout=${options.lockTimeoutMs ?? 60_000}`,
     PGAPPNAME: "rewind-restore",
   };
   const what = `restore into ${describeDatabase(url)}`;
-  await new Promise<void>((resolve, reject) => {
-    const producer = spawn("pg_restore", pgRestoreScriptArgs(file), {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const consumer = spawn("psql", psqlRestoreArgs(target.dbname), {
-      env,
-      stdio: ["pipe", "ignore", "pipe"],
-    });
-    const children = [producer, consumer];
-    const names = ["pg_restore", "psql"];
-    const errors = ["", ""];
-    const exits: (string | undefined)[] = [undefined, undefined];
-    let committed = false;
-
-    const sql = consumer.stdin;
-    // psql stopping at an error closes its stdin: stop feeding it, stop pg_restore.
-    sql.on("error", () => producer.stdout.unpipe(sql));
-    consumer.on("exit", (code) => {
-      if (code !== 0) {
-        producer.kill("SIGTERM");
-      }
-    });
-    sql.write(`BEGIN;\n${RESET_SQL}\n`);
-    producer.stdout.pipe(sql, { end: false });
-
-    let closed = 0;
-    children.forEach((child, i) => {
-      child.stderr.on("data", (chunk: Buffer) => {
-        errors[i] = (errors[i] + chunk.toString("utf8")).slice(-KEEP_OUTPUT);
-      });
-      child.on("error", (error: NodeJS.ErrnoException) => {
-        exits[i] =
-          error.code === "ENOENT"
-            ? `${names[i]} not installed (on Debian: apt-get install postgresql-client)`
-            : String(error);
-      });
-      child.on("close", (code, signal) => {
-        exits[i] ??=
-          code === 0 ? "ok" : signal === null ? `exit status ${code}` : `signal ${signal}`;
-        if (i === 0) {
-          // The one place a restore commits: everything pg_restore wrote has been read.
-          if (exits[0] === "ok" && consumer.exitCode === null && sql.writable) {
-            committed = true;
-            sql.end("COMMIT;\n");
-          } else {
-            sql.end();
-          }
-        }
-        if (++closed < children.length) {
-          return;
-        }
-        if (committed && exits[1] === "ok") {
-          resolve();
-          return;
-        }
-        // psql's complaint explains pg_restore's broken pipe, not the other way round.
-        const failures = (exits[1] !== "ok" ? [1] : [0]).map((j) => {
-          const output = errors[j].trim() === "" ? "" : `: ${errors[j].trim()}`;
-          return `${names[j]} failed with ${exits[j]}${output}`;
-        });
-        reject(new UserError(`${what} failed and was rolled back: ${failures.join("; ")}`));
-      });
-    });
+  const producer = startProcess("pg_restore", pgRestoreScriptArgs(file), { env, stdout: "pipe" });
+  const consumer = startProcess("psql", psqlRestoreArgs(target.dbname), {
+    env,
+    stdin: "pipe",
+    stdout: "ignore",
   });
+  const script = producer.stdout;
+  const sql = consumer.stdin;
+  if (script === null || sql === null) {
+    throw new InternalError("pg_restore's output or psql's input is not a pipe");
+  }
+  let committed = false;
+  // psql stopping at an error closes its stdin: stop feeding it, stop pg_restore.
+  sql.on("error", () => script.unpipe(sql));
+  void consumer.exited.then((exit) => {
+    if (!exit.ok) {
+      producer.stop();
+    }
+  });
+  sql.write(`BEGIN;\n${RESET_SQL}\n`);
+  script.pipe(sql, { end: false });
+  const restored = await producer.exited;
+  // The one place a restore commits: everything pg_restore wrote has been read.
+  if (restored.ok && consumer.running && sql.writable) {
+    committed = true;
+    sql.end("COMMIT;\n");
+  } else {
+    sql.end();
+  }
+  const applied = await consumer.exited;
+  if (committed && applied.ok) {
+    return;
+  }
+  // psql's complaint explains pg_restore's broken pipe, not the other way round.
+  const [name, exit] = applied.ok ? ["pg_restore", restored] : ["psql", applied];
+  const output = exit.stderr.trim() === "" ? "" : `: ${exit.stderr.trim()}`;
+  const failure = exit.missing
+    ? `${name} failed: ${notInstalled(name)}`
+    : `${name} failed with ${exit.status}${output}`;
+  throw new UserError(`${what} failed and was rolled back: ${failure}`);
 }

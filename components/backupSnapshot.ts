@@ -7,9 +7,8 @@ import {
   isPlain,
   isSeconds,
   SECONDS_ALLOWED,
-  SNAPSHOT_ID_ALLOWED,
 } from "../domain/argumentChecks";
-import { isSnapshotId } from "../adapters/backupStore";
+import { SNAPSHOT_ID_ALLOWED, isSnapshotId } from "../domain/snapshotId";
 import { backupSchema } from "../domain/config";
 import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
 
@@ -128,7 +127,7 @@ export class BackupSnapshot extends pulumi.CustomResource {
 
   /** `<UTC time>-<database>-<revision>-<random>`, the snapshot's directory in the store. */
   declare public readonly snapshotId: pulumi.Output<string>;
-  /** Overall sha256 of the snapshot's files (see backupStore.ts). */
+  /** Overall sha256 of the snapshot's files (see domain/snapshotManifest.ts). */
   declare public readonly sha256: pulumi.Output<string>;
   /** Total bytes. */
   declare public readonly size: pulumi.Output<number>;

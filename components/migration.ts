@@ -7,9 +7,8 @@ import {
   isPlain,
   isSeconds,
   SECONDS_ALLOWED,
-  SNAPSHOT_ID_ALLOWED,
 } from "../domain/argumentChecks";
-import { isSnapshotId } from "../adapters/backupStore";
+import { SNAPSHOT_ID_ALLOWED, isSnapshotId } from "../domain/snapshotId";
 import { BASE, isRevision, REVISION_FORMAT } from "../domain/revision";
 import type { MigrationTool } from "../provider/migration";
 

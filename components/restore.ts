@@ -6,9 +6,8 @@ import {
   isNonEmpty,
   isSeconds,
   SECONDS_ALLOWED,
-  SNAPSHOT_ID_ALLOWED,
 } from "../domain/argumentChecks";
-import { isSnapshotId } from "../adapters/backupStore";
+import { SNAPSHOT_ID_ALLOWED, isSnapshotId } from "../domain/snapshotId";
 
 /** Arguments of a Restore: which snapshot, into which database, whose app to stop. */
 export interface RestoreArgs {

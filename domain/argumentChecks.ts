@@ -37,11 +37,6 @@ export function isAbsolutePath(value: unknown): boolean {
   return typeof value === "string" && path.isAbsolute(value);
 }
 
-/** What a snapshot id may look like (backupStore.ts isSnapshotId), for messages. */
-export const SNAPSHOT_ID_ALLOWED =
-  `a snapshot id from the backup store (letters, digits, ".", "_" and "-", starting with a ` +
-  `letter or digit), e.g. "20261126T005230Z-hunter-0001-b09dc0"`;
-
 /**
  * The problems found in one component's plain arguments, reported together by `throwIfAny`:
  * one line each, `<Component> "<name>": <arg> is <value>; allowed: <what is allowed>`.
@@ -63,7 +58,7 @@ export class ArgumentChecks {
   }
 
   /**
-   * Checks a plain value against a schema of the config (domain/config.ts), so the rule and
+   * Checks a plain value against a schema of the config (domain/config/), so the rule and
    * its wording of what is allowed are written once; a nested problem is named by its path, e.g.
    * `retain.days`.
    */

@@ -1,7 +1,7 @@
 // How Rewind recognises its own containers on a shared Docker Engine: labels, not names. Every
 // query is scoped by stack and service, so two stacks (or two services of one stack) never see,
-// stop or remove each other's containers. Restore (components/restore.ts) uses the same labels
-// to stop and start a service's app containers.
+// stop or remove each other's containers. Restore (adapters/docker.ts stopAppContainers) uses the
+// same labels to stop and start a service's app containers.
 import { createHash } from "node:crypto";
 
 /** The label keys Rewind puts on every container it runs. */

@@ -73,7 +73,7 @@ export interface Plan {
 }
 
 /**
- * Plans a release from what runs now to what the config pins, in the order DESIGN.md fixes:
+ * Plans a release from what runs now to what the config pins, in this order:
  * - upgrade: backup → migrate → app → gate (no schema change without a fresh backup);
  * - downgrade: app → backup → migrate → gate (the old app tolerates the newer schema:
  *   expand/contract, so it can go first and the schema follows; a step down drops data, so it
@@ -198,7 +198,7 @@ export interface Failure {
 export type RollbackDecision = Exclude<Decision, "migration-up">;
 
 /**
- * The runbooks' decision matrix (hunter-rollback-plan.md, "Rollback Decision Tree"):
+ * The runbooks' decision matrix (the hunter runbook's "Rollback Decision Tree", docs/runbooks.md):
  * - migration failed → migration down (method 2); if a down is impossible → restore (method 3);
  *   with neither a down path nor a snapshot → refuse (a human must decide);
  * - health checks failing (the gate) → application rollback (method 1): the old app tolerates

@@ -2,7 +2,8 @@
 // snapshot destroys the data it was meant to save, so it is checked before anything is touched.
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { Restore } from "../components/restore";
-import { isSnapshotId, verifySnapshot } from "../adapters/backupStore";
+import { verifySnapshot } from "../adapters/backupStore";
+import { isSnapshotId } from "../domain/snapshotId";
 import {
   Props,
   StackResource,

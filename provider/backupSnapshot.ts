@@ -8,23 +8,25 @@ import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem, itemSource } from "../do
 import { ResourceHandler } from "./resourceHandler";
 import * as path from "node:path";
 import {
-  ManifestEntry,
   abandonSnapshot,
-  archivePath,
   beginSnapshot,
   buildManifest,
-  DATABASE_FILE,
-  itemFileName,
   listSnapshots,
-  newSnapshotId,
-  MANIFEST_FILE,
   publishSnapshot,
   pruneSnapshots,
   sealFile,
   snapshotDir,
-  snapshotsToPrune,
   verifySnapshot,
 } from "../adapters/backupStore";
+import { archivePath } from "../adapters/tar";
+import { snapshotsToPrune } from "../domain/retention";
+import { newSnapshotId } from "../domain/snapshotId";
+import {
+  DATABASE_FILE,
+  MANIFEST_FILE,
+  ManifestEntry,
+  itemFileName,
+} from "../domain/snapshotManifest";
 import { InternalError, UserError } from "../domain/errors";
 import {
   describeDatabase,

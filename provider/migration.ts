@@ -1,41 +1,29 @@
 // Brings a database to its pinned revision, up or down, and reports the revision it actually
 // finds, so `pulumi refresh` shows a migration someone ran by hand (runbook: `alembic
-// downgrade -1`, made declared, locked and recorded).
+// downgrade -1`, made declared, locked and recorded). The handler, the plan and the guards shared
+// by every tool; each tool's steps are in migrationSql.ts, migrationAlembic.ts and
+// migrationCommand.ts.
 //
 // Runs in the provider plugin: plain functions calling adapters.
-import * as fs from "node:fs";
-import { ResourceHandler, UNKNOWN } from "./resourceHandler";
-import * as path from "node:path";
 import { Client } from "pg";
-import {
-  SnapshotManifest,
-  latestVerifiedSnapshot,
-  listSnapshots,
-  readManifest,
-  verifySnapshot,
-} from "../adapters/backupStore";
-import { InternalError, UserError } from "../domain/errors";
-import {
-  MigrationSet,
-  MigrationStep,
-  readMigrationSet,
-  revisionsOf,
-  stepsBetween,
-} from "../domain/migrationSet";
-import { BASE, Revision, formatRevision, revisionNumber } from "../domain/revision";
+import { readManifest } from "../adapters/backupStore";
+import { readAlembicRevision } from "../adapters/alembic";
 import {
   describeDatabase,
   ensureVersionTable,
-  inTransaction,
   locateDatabase,
   readDatabaseRevision,
   readRevision,
-  recordStep,
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
-import { CommandFailed, runCommandStep } from "../adapters/serviceControl";
-import { ALEMBIC_VERSION_TABLE, alembicArgv, readAlembicRevision } from "../adapters/alembic";
+import { InternalError, UserError } from "../domain/errors";
+import { MigrationSet, readMigrationSet, revisionsOf, stepsBetween } from "../domain/migrationSet";
+import { BASE, Revision } from "../domain/revision";
+import { alembicStep } from "./migrationAlembic";
+import { commandStep } from "./migrationCommand";
+import { irreversibleError, sqlStep } from "./migrationSql";
+import { ResourceHandler, UNKNOWN } from "./resourceHandler";
 
 /** How the schema is migrated (`rewind:database.migrations.tool`). */
 export type MigrationTool = "sql" | "alembic" | "command";
@@ -84,7 +72,7 @@ async function readToolRevision(client: Client, tool: MigrationTool): Promise<Re
 }
 
 /** One step of a migration, whatever the tool. */
-interface PlannedStep {
+export interface PlannedStep {
   /** Revision before and after the step. */
   readonly from: Revision;
   readonly to: Revision;
@@ -189,7 +177,7 @@ async function planSteps(
     );
   }
   if (set === undefined) {
-    const steps = commandSteps(inputs, known, current);
+    const steps = toolSteps(inputs, known, current);
     if (steps.length > 0) {
       await checkSnapshot(inputs, current);
     }
@@ -209,55 +197,8 @@ async function planSteps(
   return route.steps.map((step) => sqlStep(inputs, step, route.direction === "up"));
 }
 
-function sqlStep(inputs: MigrationInputs, step: MigrationStep, up: boolean): PlannedStep {
-  const file = up ? step.up : step.down;
-  if (file === undefined) {
-    throw new InternalError(`step ${step.revision} has no down script but was planned`);
-  }
-  const before = formatRevision(revisionNumber(step.revision) - 1);
-  const from = up ? before : step.revision;
-  const to = up ? step.revision : before;
-  return {
-    from,
-    to,
-    label: file,
-    run: async (client) => {
-      const sql = fs.readFileSync(path.join(inputs.migrationsDir, file), "utf8");
-      try {
-        // One transaction per step, with its version row: a kill between steps leaves the
-        // database at a revision the table names, never between two.
-        await inTransaction(client, async () => {
-          await client.query(sql);
-          await recordStep(client, {
-            revision: to,
-            fromRevision: from,
-            direction: up ? "up" : "down",
-            step: file,
-          });
-        });
-      } catch (error) {
-        throw new UserError(
-          `${file} failed on ${describeDatabase(inputs.databaseUrl)}: ${sqlFailure(error, sql)}. ` +
-            `The step was rolled back; the database stays at revision ${from}.`,
-          { cause: error },
-        );
-      }
-    },
-  };
-}
-
-// "relation ... does not exist (line 3)": the line helps more than pg's character offset.
-function sqlFailure(error: unknown, sql: string): string {
-  const e = error as { message?: string; position?: string };
-  const position = Number(e.position);
-  if (!Number.isInteger(position) || position <= 0) {
-    return e.message ?? String(error);
-  }
-  const line = sql.slice(0, position - 1).split("\n").length;
-  return `${e.message ?? String(error)} (line ${line})`;
-}
-
-function commandSteps(
+/** The one step of the alembic or command tool, from `current` to the pin; none when there. */
+function toolSteps(
   inputs: MigrationInputs,
   known: readonly Revision[],
   current: Revision,
@@ -267,149 +208,19 @@ function commandSteps(
   if (a === b) {
     return [];
   }
-  const up = a < b;
-  const alembic = inputs.tool === "alembic";
-  let argv: string[];
-  if (alembic) {
-    argv = alembicArgv(up, inputs.revision, inputs.alembicConfig ?? "");
-  } else {
-    const base = up ? inputs.commandUp : inputs.commandDown;
-    if (base.length === 0) {
-      throw new UserError(`the command tool has no ${up ? "up" : "down"} command`);
-    }
-    argv = [...base, inputs.revision];
-  }
-  const what = `${inputs.tool} migration ${current} -> ${inputs.revision}`;
-  return [
-    {
-      from: current,
-      to: inputs.revision,
-      label: JSON.stringify(argv),
-      run: async (client) => {
-        const record = (revision: Revision) =>
-          recordStep(client, {
-            revision,
-            fromRevision: current,
-            direction: up ? "up" : "down",
-            step: argv.join(" "),
-          });
-        let failure: unknown;
-        try {
-          await runCommandStep({
-            image: inputs.image,
-            argv,
-            env: { ...inputs.env, DATABASE_URL: inputs.databaseUrl },
-            dockerHost: inputs.dockerHost,
-            workingDir: alembic ? inputs.alembicDir : undefined,
-            what,
-          });
-        } catch (error) {
-          failure = error;
-        }
-        if (!alembic) {
-          // An opaque command: its version row follows only once it succeeded.
-          if (failure !== undefined) throw failure;
-          await record(inputs.revision);
-          return;
-        }
-        // Alembic commits revision by revision (as env.py says), so a failure may stop
-        // between two: its own table says where, and Rewind's record follows it.
-        const reached = await readAlembicRevision(client);
-        if (reached !== current) {
-          await record(reached);
-        }
-        if (failure !== undefined) {
-          throw alembicFailure(what, failure, current, reached);
-        }
-        if (reached !== inputs.revision) {
-          throw new UserError(
-            `${what}: ${JSON.stringify(argv)} succeeded but ${ALEMBIC_VERSION_TABLE} names ` +
-              `revision ${reached}, not ${inputs.revision}; does env.py commit its transaction? ` +
-              `Rewind recorded ${reached}.`,
-          );
-        }
-      },
-    },
-  ];
-}
-
-/** A failed Alembic run, saying where the database stayed; the tool's output comes last. */
-function alembicFailure(
-  what: string,
-  failure: unknown,
-  current: Revision,
-  reached: Revision,
-): UserError {
-  const where =
-    reached === current
-      ? `The database stays at revision ${current}`
-      : `The revisions up to ${reached} were committed before the failure: the database is ` +
-        `at revision ${reached}, which Rewind recorded`;
-  if (failure instanceof CommandFailed) {
-    return new UserError(
-      `${what} failed: ${JSON.stringify(failure.step.argv)} exited with ${failure.exitCode}. ` +
-        `${where} (${ALEMBIC_VERSION_TABLE}). Alembic's output:\n${failure.output}`,
-      { cause: failure },
-    );
-  }
-  const message = failure instanceof Error ? failure.message : String(failure);
-  return new UserError(`${message} ${where} (${ALEMBIC_VERSION_TABLE}).`, { cause: failure });
-}
-
-/** The refusal of a downgrade through steps without a down script, naming what to restore. */
-async function irreversibleError(
-  inputs: MigrationInputs,
-  current: Revision,
-  steps: readonly MigrationStep[],
-): Promise<UserError> {
-  const names = steps.map((s) => `${s.revision} (${s.up})`).join(", ");
-  const head =
-    `cannot migrate ${describeDatabase(inputs.databaseUrl)} down from ${current} to ` +
-    `${inputs.revision}: ${steps.length === 1 ? "step" : "steps"} ${names} ` +
-    `${steps.length === 1 ? "has" : "have"} no down script, so no migration can undo ` +
-    `${steps.length === 1 ? "it" : "them"}. `;
-  const snapshot =
-    inputs.storePath === ""
-      ? undefined
-      : await latestVerifiedSnapshot(inputs.storePath, inputs.database, inputs.revision);
-  if (snapshot !== undefined) {
-    return new UserError(
-      `${head}Restore snapshot ${snapshot.id} instead (taken ${snapshot.takenAt} at revision ` +
-        `${snapshot.revision}, verified): set rewind:restore.snapshot to "${snapshot.id}" and run ` +
-        `pulumi up. Nothing was changed.`,
-    );
-  }
-  const older = inputs.storePath === "" ? undefined : await olderSnapshot(inputs);
-  const fallback =
-    older === undefined
-      ? ""
-      : ` The newest verified snapshot at an earlier revision is ${older.id} (revision ` +
-        `${older.revision}, taken ${older.takenAt}): restore it, then migrate up to ${inputs.revision}.`;
-  return new UserError(
-    `${head}No verified snapshot of database ${JSON.stringify(inputs.database)} at revision ` +
-      `${inputs.revision} exists in the backup store ${inputs.storePath || "(none configured)"}. ` +
-      `One is taken before every migration while rewind:backup.beforeMigration is true, so it ` +
-      `exists only if the database was at ${inputs.revision} when a later migration started.` +
-      `${fallback} Nothing was changed.`,
-  );
-}
-
-async function olderSnapshot(inputs: MigrationInputs): Promise<SnapshotManifest | undefined> {
-  const target = revisionNumber(inputs.revision);
-  const candidates = listSnapshots(inputs.storePath)
-    .snapshots.filter(
-      (s) =>
-        s.database === inputs.database &&
-        /^(base|[0-9]{4})$/.test(s.revision) &&
-        revisionNumber(s.revision) < target,
-    )
-    .reverse();
-  for (const candidate of candidates) {
-    if ((await verifySnapshot(inputs.storePath, candidate.id)).ok) {
-      return candidate;
+  const tool = inputs.tool;
+  switch (tool) {
+    case "alembic":
+      return [alembicStep(inputs, current, a < b)];
+    case "command":
+      return [commandStep(inputs, current, a < b)];
+    case "sql":
+      throw new InternalError("the sql tool plans its steps from its migrations directory");
+    default: {
+      const unexpected: never = tool;
+      throw new InternalError(`unknown migration tool ${String(unexpected)}`);
     }
   }
-  return undefined;
 }
 
 /**

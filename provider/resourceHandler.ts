@@ -23,7 +23,7 @@ export interface ResourceHandler<I, O> {
   delete?(id: string, props: O): Promise<void>;
 }
 
-// The wire's markers (the SDK's runtime/rpc.ts): a secret is an object with this signature.
+// The wire's markers (@pulumi/pulumi/runtime/rpc.js): a secret is an object with this signature.
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 

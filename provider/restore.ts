@@ -6,12 +6,9 @@
 // Runs in the provider plugin: plain functions calling adapters.
 import * as path from "node:path";
 import { ResourceHandler } from "./resourceHandler";
-import {
-  DATABASE_FILE,
-  requireVerifiedSnapshot,
-  restorePath,
-  snapshotDir,
-} from "../adapters/backupStore";
+import { requireVerifiedSnapshot, snapshotDir } from "../adapters/backupStore";
+import { restorePath } from "../adapters/tar";
+import { DATABASE_FILE } from "../domain/snapshotManifest";
 import { UserError } from "../domain/errors";
 import {
   describeDatabase,
@@ -22,7 +19,7 @@ import {
   withMigrationLock,
 } from "../adapters/postgres";
 import { restoreDatabase } from "../adapters/pgTools";
-import { startContainers, stopAppContainers } from "../adapters/serviceControl";
+import { startContainers, stopAppContainers } from "../adapters/docker";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
 export interface RestoreInputs {

@@ -12,7 +12,7 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { resolveDigest } from "../../adapters/registry";
-import { runCommandStep } from "../../adapters/serviceControl";
+import { runCommandStep } from "../../adapters/commandContainer";
 import { MigrationInputs, migrate, migrationHandler } from "../../provider/migration";
 import { readManifest } from "../../adapters/backupStore";
 import { sql, withDatabase } from "./postgres";

@@ -13,7 +13,8 @@ import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { ensureVersionTable, recordStep, withClient } from "../../adapters/postgres";
-import { DATABASE_FILE, MANIFEST_FILE, buildManifest, hashFile } from "../../adapters/backupStore";
+import { buildManifest, hashFile } from "../../adapters/backupStore";
+import { DATABASE_FILE, MANIFEST_FILE } from "../../domain/snapshotManifest";
 import { withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 

@@ -1,4 +1,4 @@
-// The release and rollback journey of DESIGN.md and the runbooks, through the real program
+// The release and rollback journey of the runbooks (docs/runbooks.md), through the real program
 // (index.ts), the real CLI, Docker Engine, registry and PostgreSQL. One stack and database for
 // the whole story; each step asserts what an operator checks: the version served, the schema
 // revision, the rows and their checksum, the files in the backup store, and that a refused

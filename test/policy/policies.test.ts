@@ -1,6 +1,7 @@
-// The pack as a whole, without the engine: every policy is named, described and levelled as
-// STYLE.md asks, and the production config only names policies and settings that exist (the
-// CLI silently accepts an unknown setting, so a typo there would quietly weaken production).
+// The pack as a whole, without the engine: every policy is named (kebab-case), described in full
+// sentences and given an enforcement level, and the production config only names policies and
+// settings that exist (the CLI silently accepts an unknown setting, so a typo there would quietly
+// weaken production).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -5,12 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  DATABASE_FILE,
-  beginSnapshot,
-  buildManifest,
-  publishSnapshot,
-} from "../../adapters/backupStore";
+import { beginSnapshot, buildManifest, publishSnapshot } from "../../adapters/backupStore";
+import { DATABASE_FILE } from "../../domain/snapshotManifest";
 import { StackResource, UNKNOWN } from "../../policy/resources";
 import {
   checkRestoreInputs,

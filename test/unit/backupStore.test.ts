@@ -1,4 +1,4 @@
-// The backup store's pure parts (retention, ids, checksums) and its manifest on a temp dir.
+// The backup store on a temp dir, with its pure parts (retention, ids, checksums) and tar.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -7,25 +7,25 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  beginSnapshot,
+  buildManifest,
+  latestVerifiedSnapshot,
+  listSnapshots,
+  publishSnapshot,
+  readManifest,
+  snapshotDir,
+  verifySnapshot,
+} from "../../adapters/backupStore";
+import { archivePath, restorePath } from "../../adapters/tar";
+import { snapshotsToPrune } from "../../domain/retention";
+import { isSnapshotId, newSnapshotId } from "../../domain/snapshotId";
+import {
   DATABASE_FILE,
   MANIFEST_FILE,
   SnapshotManifest,
-  archivePath,
-  beginSnapshot,
-  buildManifest,
-  isSnapshotId,
   itemFileName,
-  latestVerifiedSnapshot,
-  listSnapshots,
-  newSnapshotId,
   overallSha256,
-  publishSnapshot,
-  readManifest,
-  restorePath,
-  snapshotDir,
-  snapshotsToPrune,
-  verifySnapshot,
-} from "../../adapters/backupStore";
+} from "../../domain/snapshotManifest";
 
 const DAY = 24 * 60 * 60 * 1000;
 const now = new Date("2025-03-31T12:00:00Z");

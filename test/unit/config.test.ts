@@ -7,7 +7,7 @@ import { ConfigError, UserError } from "../../domain/errors";
 
 const URL = "postgres://hunter:s3cr3t-pw@127.0.0.1:55432/hunter";
 
-// The DESIGN.md example: the happy path every test below changes in one place.
+// The example config: the happy path every test below changes in one place.
 function valid(): Record<string, Record<string, unknown> | string> {
   return {
     "rewind:app": {
@@ -70,7 +70,7 @@ const nested =
   });
 
 describe("parseConfig: a valid stack", () => {
-  test("parses the DESIGN.md example and fills every default", () => {
+  test("parses the example config and fills every default", () => {
     assert.deepEqual(parseConfig("prod", valid()), {
       app: {
         name: "hunter",
@@ -630,7 +630,7 @@ describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
       "allowed: a snapshot id from the backup store (see rewind history), e.g. " +
       "20261126T005230Z-hunter-0001-b09dc0; to pin none, remove the key " +
       "(pulumi config rm rewind:restore.snapshot)";
-    for (const bad of ["", "null", "../20261126T005230Z", "snap shot"]) {
+    for (const bad of ["", "null", "../20261126T005230Z", "a..b", "snap shot"]) {
       rejects(
         "rewind:restore",
         set("snapshot", bad),

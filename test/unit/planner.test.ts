@@ -310,7 +310,7 @@ describe("planRelease properties", () => {
     gateEnabled: fc.boolean(),
   });
 
-  test("the order rules of DESIGN.md hold for every plan", () => {
+  test("the planner's order rules hold for every plan", () => {
     fc.assert(
       fc.property(input, (i) => {
         const { direction, steps, decision } = planRelease(i);
@@ -347,7 +347,7 @@ describe("planRelease properties", () => {
   });
 });
 
-describe("rollbackDecision (hunter-rollback-plan.md decision tree)", () => {
+describe("rollbackDecision (the hunter runbook's decision tree)", () => {
   const row = (
     gateFailed: boolean,
     migrationFailed: boolean,

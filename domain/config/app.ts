@@ -1,0 +1,146 @@
+// `rewind:app`: the versioned app, its health endpoints and further processes.
+import { z } from "zod";
+import { afterFields, argv, integer, matching, strictObject, urlPath } from "./fields";
+
+const PORT_ALLOWED = "an integer from 1024 to 65535";
+const REPLICAS_ALLOWED = "an integer of at least 1";
+const NAME_ALLOWED =
+  "a DNS label: lowercase letters, digits and -, starting with a letter, not ending with -, " +
+  "at most 63 characters";
+const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_PORT = 65535;
+
+/** A service's name (`rewind:app.name`, a service's `name`): a DNS label. */
+export const serviceNameSchema = matching(NAME, NAME_ALLOWED);
+/** A public port (`rewind:app.port`, a service's `port`). */
+export const portSchema = integer(PORT_ALLOWED, 1024, MAX_PORT);
+/** How many replicas of a service run. */
+export const replicasSchema = integer(REPLICAS_ALLOWED, 1);
+
+/** Health endpoints of the app, probed by the HealthGate and by the Kubernetes probes. */
+export const healthSchema = strictObject({
+  /**
+   * Liveness path.
+   * @default "/healthz/live"
+   */
+  live: urlPath().default("/healthz/live"),
+  /**
+   * Readiness path; traffic switches to a new version only once it answers 2xx.
+   * @default "/healthz/ready"
+   */
+  ready: urlPath().default("/healthz/ready"),
+  /** Startup path, probed once before the others when set. */
+  startup: urlPath().optional(),
+  /**
+   * How long a new version may take to become ready before the release fails.
+   * @default 60
+   */
+  timeoutSeconds: integer("an integer number of seconds, at least 1", 1).default(60),
+});
+
+/** A further process run from the app's image, e.g. a worker beside the API. */
+export const serviceSchema = strictObject({
+  name: serviceNameSchema,
+  /** The container command; the image's own when absent. */
+  command: argv().optional(),
+  /**
+   * Number of containers; each listens on its own free loopback port (host network), chosen
+   * by Rewind and passed as `PORT`.
+   * @default 1
+   */
+  replicas: replicasSchema.default(1),
+  /** The service's public port, owned by its Rewind router, which forwards to ready replicas. */
+  port: portSchema,
+});
+
+/** `rewind:app`: the versioned app. */
+export const appSchema = strictObject({
+  /** Names the containers / Deployment; a DNS label. */
+  name: serviceNameSchema,
+  /** The image repository without tag or digest, e.g. `127.0.0.1:5000/hunter`. */
+  image: matching(
+    // Docker's reference grammar, minus the tag and digest: the version is pinned separately.
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
+    `an image repository without tag or digest, e.g. "127.0.0.1:5000/hunter"`,
+  ),
+  /** The pinned version: an immutable tag or a `sha256:` digest. Rollback = set it back. */
+  version: matching(
+    /^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
+    `an immutable image tag (not "latest") or a sha256 digest`,
+  ).refine((v) => v.toLowerCase() !== "latest", {
+    // "latest" moves under a pin, so pinning it would make rollback meaningless.
+    error: `an immutable image tag (not "latest") or a sha256 digest`,
+  }),
+  /**
+   * Number of app containers; each listens on its own free loopback port (host network),
+   * chosen by Rewind and passed as `PORT`. A release starts the new replicas beside the old.
+   * @default 1
+   */
+  replicas: replicasSchema.default(1),
+  /**
+   * The public port. On the Docker target Rewind's router owns it and forwards to the ready
+   * replicas, so it never changes hands during a release.
+   */
+  port: portSchema,
+  /**
+   * Pulumi's `protect` on the app's deployment: a `pulumi destroy` (or a program change that
+   * would delete it) fails instead of stopping production. Releases and rollbacks still update it.
+   * @default false
+   */
+  protect: z.boolean({ error: "true or false" }).default(false),
+  /**
+   * Health endpoints.
+   * @default { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 }
+   */
+  health: healthSchema.prefault({}),
+  /**
+   * Environment of every container. Values are masked in config errors: they may be secrets.
+   * @default {}
+   */
+  env: z
+    .record(
+      matching(
+        /^[A-Za-z_][A-Za-z0-9_]*$/,
+        "an environment variable name: letters, digits and _, not starting with a digit",
+      ),
+      z.string({ error: "a string (quote numbers and booleans)" }),
+      { error: "a map of environment variable names to strings" },
+    )
+    .default({}),
+  /** Further processes from the same image (a worker beside the API), each with its own ports. */
+  services: z.array(serviceSchema, { error: "a list of services" }).optional(),
+}).superRefine((app, ctx) => {
+  // Each process's router owns its public port on the host network; replicas take free ports
+  // chosen at deploy time. Two processes on one public port would fail to bind at deploy time.
+  const owners = new Map<number, string>();
+  const names = new Map<string, string>([[app.name, "rewind:app"]]);
+  const place = (label: string, path: (string | number)[], port: number): void => {
+    const owner = owners.get(port);
+    if (owner !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, "port"],
+        message: `a port not already the public port of ${owner}`,
+      });
+    }
+    owners.set(port, label);
+  };
+  place("rewind:app", [], app.port);
+  (app.services ?? []).forEach((service, i) => {
+    const label = `rewind:app.services[${i}]`;
+    const taken = names.get(service.name);
+    if (taken !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["services", i, "name"],
+        message: `a name not already used by ${taken}`,
+      });
+    }
+    names.set(service.name, label);
+    place(label, ["services", i], service.port);
+  });
+}, afterFields);
+
+export type HealthConfig = z.infer<typeof healthSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type AppConfig = z.infer<typeof appSchema>;

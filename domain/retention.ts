@@ -1,0 +1,35 @@
+// Which snapshots a backup store may delete (`rewind:backup.retain`). Pure; the store deletes.
+import { SnapshotManifest, byTakenAt } from "./snapshotManifest";
+
+/** `rewind:backup.retain`. */
+export interface Retention {
+  /** A snapshot older than this many days may be pruned. */
+  readonly days: number;
+  /** The newest this many snapshots are never pruned, however old. */
+  readonly keepAtLeast: number;
+}
+
+/**
+ * The ids to prune: snapshots older than `retain.days` at `now`, except the newest
+ * `retain.keepAtLeast` and every id in `keep` (the snapshot just taken, one pinned for restore).
+ * A snapshot whose time cannot be read is kept: pruning is the one irreversible thing a backup
+ * store does.
+ * @returns Ids, oldest first.
+ */
+export function snapshotsToPrune(
+  snapshots: readonly Pick<SnapshotManifest, "id" | "takenAt">[],
+  retain: Retention,
+  now: Date,
+  keep: readonly string[] = [],
+): string[] {
+  const cutoff = now.getTime() - retain.days * 24 * 60 * 60 * 1000;
+  const newestFirst = [...snapshots].sort(byTakenAt).reverse();
+  return newestFirst
+    .slice(Math.max(0, retain.keepAtLeast))
+    .filter((s) => {
+      const t = Date.parse(s.takenAt);
+      return !Number.isNaN(t) && t < cutoff && !keep.includes(s.id);
+    })
+    .map((s) => s.id)
+    .reverse();
+}
