@@ -14,24 +14,18 @@ import {
   pinConfig,
   withRevisionList,
 } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
 import {
   CurrentState,
   PreviewOutcome,
   RollbackPlan,
   buildRollbackPlan,
-  formatRollbackPlan,
   planOrdering,
-} from "./rollbackPlan";
-import {
-  HistoryEntry,
-  SnapshotRecord,
-  StackConfig,
-  isGood,
-  readPins,
-  resolveTarget,
-} from "./updates";
+} from "../domain/rollbackPlan";
+import { formatRollbackPlan } from "./rollbackPlanText";
+import { HistoryEntry, SnapshotRecord, StackConfig, isGood, readPins } from "../domain/pins";
+import { resolveTarget } from "./stackHistory";
 
 const usage = `Usage: rewind plan --to <update|version> [--restore] [--skip-preview] [--json] [--stack S]
 
@@ -67,7 +61,7 @@ export interface PlannedRollback {
  * @param previewOn Runs the preview in a copy of the config file, printing progress.
  */
 export async function planRollback(
-  session: StackSession,
+  session: StackAccess,
   to: string,
   options: { restore: boolean; preview: boolean; io: CliIo; quiet: boolean },
 ): Promise<PlannedRollback> {
@@ -240,7 +234,7 @@ export const plan: Command = {
       "to",
       "an update number or an app version (see rewind history)",
     );
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const { plan: result } = await planRollback(session, to, {
         restore: values.restore === true,

@@ -1,4 +1,4 @@
-// `rewind release [--set key=value …]`: way 3 of DESIGN.md "Rollback, three ways". Pins the
+// `rewind release [--set key=value …]`: the automatic rollback (README.md). Pins the
 // --set values (path config), runs `pulumi up`; if the update fails (the health gate, a
 // migration, anything), pins the last known-good config (the newest succeeded update's) as the
 // runbooks' decision tree says and runs `pulumi up` again.
@@ -19,7 +19,7 @@ import {
   rawConfig,
   withRevisionList,
 } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
 import { readHistory } from "./history";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
@@ -32,17 +32,14 @@ import {
   stringOption,
 } from "./options";
 import { restoreCandidate } from "./plan";
-import { causeWords, classifyFailure } from "./progress";
-import { autoRollbackMessage, chooseAutoRollback, formatChanges } from "./rollbackPlan";
+import { causeWords } from "../domain/rollbackPlan";
+import { classifyFailure } from "./progress";
+import { autoRollbackMessage } from "./rollbackMessages";
+import { chooseAutoRollback } from "../domain/rollbackPlan";
+import { formatChanges } from "./rollbackPlanText";
 import { buildReport, formatReport, webhookPayload } from "./rollbackReport";
-import {
-  HistoryEntry,
-  Pins,
-  StackConfig,
-  formatSeconds,
-  lastKnownGood,
-  shortDigest,
-} from "./updates";
+import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
+import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
                       [--report FILE] [--notify URL] [--json] [--stack S]
@@ -89,7 +86,7 @@ export const release: Command = {
     const notifyUrl = stringOption(values, "notify");
     const webhook = notifyUrl === undefined ? undefined : checkWebhookUrl(notifyUrl);
 
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const [config, entries] = await Promise.all([session.config(), session.history()]);
       const pins: LeafPin[] = [
@@ -262,10 +259,10 @@ function stepsWithoutDown(workDir: string, failed: Pins, good: Pins): string[] |
   }
 }
 
-// DESIGN.md: "then writes the rollback report". Failures here are reported, not fatal: the
+// The report follows the automatic rollback. Failures here are reported, not fatal: the
 // rollback itself already happened and its exit code must say so.
 async function reportAfterRollback(
-  session: StackSession,
+  session: StackAccess,
   io: CliIo,
   reportFile: string | undefined,
   webhook: URL | undefined,

@@ -1,13 +1,14 @@
-// `rewind rollback --to <update|version>`: way 2 of DESIGN.md "Rollback, three ways". Pins the
+// `rewind rollback --to <update|version>`: the rollback from the stack's history (README.md). Pins the
 // config that update ran with (every rewind:* key; secret values written back as secrets),
 // shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
 import { UserError } from "../domain/errors";
 import { pinCommands } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
 import { planRollback, planWorks } from "./plan";
-import { formatChanges, formatRollbackPlan, rollbackMessage } from "./rollbackPlan";
-import { formatSeconds, shortDigest } from "./updates";
+import { formatChanges, formatRollbackPlan } from "./rollbackPlanText";
+import { rollbackMessage } from "./rollbackMessages";
+import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind rollback --to <update|version> [--restore] [--yes] [--json] [--stack S]
 
@@ -59,7 +60,7 @@ export const rollback: Command = {
       );
     }
 
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const planned = await planRollback(session, to, {
         restore: values.restore === true,

@@ -3,23 +3,24 @@ import { describe, test } from "node:test";
 import { buildMigrationSet } from "../../domain/migrationSet";
 import {
   autoRollbackMessage,
+  parseRollbackMessage,
+  rollbackMessage,
+} from "../../cli/rollbackMessages";
+import {
   buildRollbackPlan,
   chooseAutoRollback,
   classifyChange,
-  formatChanges,
-  formatRollbackPlan,
   method,
-  parseRollbackMessage,
-  rollbackMessage,
-} from "../../cli/rollbackPlan";
-import { FailureCause } from "../../cli/progress";
+} from "../../domain/rollbackPlan";
+import { formatChanges, formatRollbackPlan } from "../../cli/rollbackPlanText";
+import { FailureCause } from "../../domain/rollbackPlan";
 import {
   HistoryEntry,
   SnapshotRecord,
   StackConfig,
   namespaceObject,
   toEntries,
-} from "../../cli/updates";
+} from "../../domain/pins";
 import { at, historyOf } from "./cliFixtures";
 
 // 0001 and 0002 have down scripts, 0003 does not.

@@ -10,7 +10,8 @@ import type { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulu
 import { UserError } from "../domain/errors";
 import { CliIo } from "./options";
 import { newProgressState, plain, renderEvent } from "./progress";
-import { HistoryEntry, StackConfig, StackOutputs, UpdateRecord, toEntries } from "./updates";
+import { HistoryEntry, StackConfig, UpdateRecord, toEntries } from "../domain/pins";
+import { StackOutputs } from "./stackHistory";
 
 /** The Rewind project: the repository this CLI is built from (dist/cli/ → ../..). */
 export function defaultProjectDir(env: CliIo["env"]): string {
@@ -47,7 +48,7 @@ function historyPage(): number {
  * (over a second of startup) nor select the stack. The Automation API runs preview and up, with
  * their engine events.
  */
-export class StackSession {
+export class StackAccess {
   private automation: Promise<Automation> | undefined;
 
   private constructor(
@@ -60,14 +61,14 @@ export class StackSession {
    * @throws UserError when no stack is named or selected; a named stack that does not exist
    * fails at its first call, with the CLI's "no stack named" turned into a UserError.
    */
-  static async open(workDir: string, requested: string | undefined): Promise<StackSession> {
+  static async open(workDir: string, requested: string | undefined): Promise<StackAccess> {
     if (!fs.existsSync(path.join(workDir, "Pulumi.yaml"))) {
       throw new UserError(
         `${workDir} is not a Pulumi project (no Pulumi.yaml); set REWIND_PROJECT_DIR`,
       );
     }
     if (requested !== undefined) {
-      return new StackSession(requested, workDir);
+      return new StackAccess(requested, workDir);
     }
     const stacks = JSON.parse(await pulumiCli(workDir, ["stack", "ls", "--json"])) as {
       name: string;
@@ -83,7 +84,7 @@ export class StackSession {
             : " (the project has no stacks yet)"),
       );
     }
-    return new StackSession(selected, workDir);
+    return new StackAccess(selected, workDir);
   }
 
   /**
