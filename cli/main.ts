@@ -10,8 +10,9 @@ import { plan } from "./plan";
 import { release } from "./release";
 import { report } from "./report";
 import { rollback } from "./rollback";
+import { status } from "./status";
 
-export const COMMANDS: readonly Command[] = [history, plan, rollback, release, report];
+export const COMMANDS: readonly Command[] = [status, history, plan, rollback, release, report];
 
 export const USAGE = `Usage: rewind <command> [options]
 

@@ -21,6 +21,7 @@ import {
 } from "./configPins";
 import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
 import { readHistory } from "./history";
+import { resolvePolicyPack } from "./policyPack";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
   COMMON_HELP,
@@ -42,25 +43,28 @@ import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
 import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
-                      [--report FILE] [--notify URL] [--json] [--stack S]
+                      [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
 
 Pins the --set values in the stack's config and runs pulumi up. If the update fails (the
 health gate, a migration, anything), pins the last known-good config (the newest succeeded
 update's) and runs pulumi up again, following the runbooks' decision tree: a failed
 migration goes down, or restores the snapshot taken before it when a step has no down
-script; a failed gate rolls the app back.
+script; a failed gate rolls the app back. The update runs with the policy pack (policy/, with
+policy/config/<stack>.json when it exists, as the CI gate); a mandatory violation stops it
+before the resource it names changes, and the release exits 2 without a rollback.
 
 Options:
   --set K=V         a config pin, e.g. rewind:app.version=1.1.0 or rewind:database.revision=0002
                     (path syntax; the value keeps the type the key has now; repeatable)
   --set-secret K=V  the same, stored as a secret (rewind:database.url always is)
+  --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --report FILE     after an automatic rollback, write the rollback report (Markdown) there
   --notify URL      after an automatic rollback, POST the chat message (JSON) to this webhook
   --json            the outcome as JSON on stdout
 ${COMMON_HELP}
 
-Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input (nothing
-changed); 3 the release failed and was not rolled back (no known-good update, no safe method,
+Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input or refused by
+the policy pack or the stack is locked (nothing changed, the config file as it was); 3 the release failed and was not rolled back (no known-good update, no safe method,
 or the rollback failed too).`;
 
 export const release: Command = {
@@ -75,6 +79,7 @@ export const release: Command = {
         "set-secret": { type: "string", multiple: true },
         report: { type: "string" },
         notify: { type: "string" },
+        "policy-config": { type: "string" },
       },
       io.env,
     );
@@ -87,6 +92,11 @@ export const release: Command = {
     const webhook = notifyUrl === undefined ? undefined : checkWebhookUrl(notifyUrl);
 
     const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
+    const policy = resolvePolicyPack(
+      session.workDir,
+      session.name,
+      stringOption(values, "policy-config"),
+    );
     try {
       const [config, entries] = await Promise.all([session.config(), session.history()]);
       const pins: LeafPin[] = [
@@ -101,6 +111,9 @@ export const release: Command = {
 
       const good = lastKnownGood(entries);
       const message = ["rewind release", describePins(pins)].filter(Boolean).join(" ");
+      // The file as it was, to put back byte for byte when the release changes nothing.
+      const configFile = session.configFile();
+      const original = readFileOrUndefined(configFile);
       for (const command of leafCommands(pins, session.name)) {
         await session.pulumi(command.args, command.stdin);
       }
@@ -108,7 +121,27 @@ export const release: Command = {
         `Releasing stack ${session.name}${pins.length > 0 ? ` (${describePins(pins)})` : ""}…\n`,
       );
       const started = io.now();
-      const outcome = await session.up(message, progressPrinter(io, common.quiet));
+      const asked = readFileOrUndefined(configFile);
+      const outcome = await session.up(message, progressPrinter(io, common.quiet), policy);
+      if (!outcome.ok && (outcome.locked || outcome.violations.length > 0)) {
+        // Nothing ran: a refusal is not a failure to roll back from.
+        restoreFile(configFile, original);
+        const why = outcome.locked
+          ? `stack ${session.name} is locked by another update; it did not start`
+          : `refused by the policy pack:\n` +
+            outcome.violations
+              .map((v) => `  - ${v.policy} on ${v.resource}: ${v.message}`)
+              .join("\n");
+        io.stderr(
+          `Release ${why}\nNothing was changed and not rolled back; the stack's config file is as it was.\n`,
+        );
+        if (common.json) {
+          io.stdout(
+            `${JSON.stringify({ released: false, rolledBack: false, locked: outcome.locked, violations: outcome.violations, error: outcome.error ?? null }, null, 2)}\n`,
+          );
+        }
+        return ExitCode.badInput;
+      }
       if (outcome.ok) {
         const o = outcome.outputs;
         const seconds = secondsSince(io, started);
@@ -181,13 +214,17 @@ export const release: Command = {
       const rollbackOutcome = await session.up(
         autoRollbackMessage(choice.to.number, failedNumber, cause, choice.decision),
         progressPrinter(io, common.quiet),
+        policy,
       );
       const seconds = secondsSince(io, started);
       if (!rollbackOutcome.ok) {
+        // Left at the rollback's pins, the next plain `pulumi up` would go where nobody asked.
+        restoreFile(configFile, asked);
         io.stderr(
           `Rollback FAILED too: ${rollbackOutcome.error ?? "pulumi up failed"}\n` +
-            `The stack's config pins update ${choice.to.number}'s config; a person must take over ` +
-            `(rewind plan --to ${choice.to.number} shows the state).\n`,
+            `The stack's config file is restored to what this release asked for ` +
+            `(${describePins(pins) || "its pins"}), not the rollback's; neither converged. ` +
+            `A person must take over (rewind status, rewind plan --to-update ${choice.to.number}).\n`,
         );
       } else if (!common.json) {
         const o = rollbackOutcome.outputs;
@@ -209,6 +246,19 @@ export const release: Command = {
     }
   },
 };
+
+function readFileOrUndefined(file: string): Buffer | undefined {
+  return fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+}
+
+/** Puts a file back as it was, byte for byte (removed if it did not exist). */
+function restoreFile(file: string, bytes: Buffer | undefined): void {
+  if (bytes === undefined) {
+    fs.rmSync(file, { force: true });
+  } else {
+    fs.writeFileSync(file, bytes);
+  }
+}
 
 function secondsSince(io: CliIo, started: Date): number {
   return Math.round((io.now().getTime() - started.getTime()) / 1000);

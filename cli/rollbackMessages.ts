@@ -3,9 +3,9 @@
 import { Decision } from "../domain/planner";
 import { FailureCause, causeWords } from "../domain/rollbackPlan";
 
-/** `rewind rollback --to 7`, the message of a manual rollback's update. */
+/** `rewind rollback --to-update 7`, the message of a manual rollback's update. */
 export function rollbackMessage(to: string, restore: boolean): string {
-  return `rewind rollback --to ${to}${restore ? " --restore" : ""}`;
+  return `rewind rollback --to-update ${to}${restore ? " --restore" : ""}`;
 }
 
 /** The message of an automatic rollback's update; {@link parseRollbackMessage} reads it back. */
@@ -30,7 +30,7 @@ export type RollbackMessage =
     };
 
 export function parseRollbackMessage(message: string): RollbackMessage | undefined {
-  const manual = /^rewind rollback --to (\S+)( --restore)?$/.exec(message);
+  const manual = /^rewind rollback --to(?:-update)? (\S+)( --restore)?$/.exec(message);
   if (manual !== null) {
     return { kind: "manual", to: manual[1], restore: manual[2] !== undefined };
   }

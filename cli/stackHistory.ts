@@ -210,43 +210,81 @@ export function formatSeconds(seconds: number): string {
 }
 
 /**
- * The update `--to` names. A whole number is an update number (as `rewind history` shows
- * them); anything else is an app version, meaning the newest succeeded update that ran it.
- * Only a succeeded update can be a rollback target: a failed one's config never converged.
- * @throws UserError naming what exists instead.
+ * How a command names the update to roll back to: `--to-update N` (a number as `rewind history`
+ * shows it), `--to-version V` (the newest succeeded update that ran app version V, digits or
+ * not), or `--to X`, which is either when only one of them exists.
  */
-export function resolveTarget(entries: readonly HistoryEntry[], to: string): HistoryEntry {
+export type TargetSelector =
+  | { readonly by: "update"; readonly value: string }
+  | { readonly by: "version"; readonly value: string }
+  | { readonly by: "either"; readonly value: string };
+
+/** The option as the user typed it, for messages: `--to-update 3`. */
+export function selectorOption(selector: TargetSelector): string {
+  const name = { update: "--to-update", version: "--to-version", either: "--to" }[selector.by];
+  return `${name} ${selector.value}`;
+}
+
+/**
+ * The update a selector names. Only a succeeded update can be a rollback target: a failed one's
+ * config never converged. A bare string is `--to`.
+ * @throws UserError naming what exists instead, or both meanings of an ambiguous `--to`.
+ */
+export function resolveTarget(
+  entries: readonly HistoryEntry[],
+  selector: TargetSelector | string,
+): HistoryEntry {
+  const sel: TargetSelector =
+    typeof selector === "string" ? { by: "either", value: selector } : selector;
+  const option = selectorOption(sel);
   const good = entries.filter(isGood);
-  if (/^[0-9]+$/.test(to)) {
-    const n = Number(to);
+  const digits = /^[0-9]+$/.test(sel.value);
+  const byVersion = good.filter((e) => e.pins.appVersion === sel.value).at(-1);
+  if (sel.by === "update" && !digits) {
+    throw new UserError(`${option}: an update number is all digits (see rewind history)`);
+  }
+  if (sel.by === "either" && digits) {
+    const update = entries.find((e) => e.number === Number(sel.value));
+    if (update !== undefined && byVersion !== undefined && update !== byVersion) {
+      throw new UserError(
+        `${option} is ambiguous: update ${sel.value} (app ${update.pins.appVersion ?? "?"}) and ` +
+          `app version ${JSON.stringify(sel.value)} (update ${byVersion.number}); ` +
+          `use --to-update ${sel.value} or --to-version ${sel.value}`,
+      );
+    }
+    if (update === undefined && byVersion !== undefined) {
+      return byVersion;
+    }
+  }
+  if (sel.by === "update" || (sel.by === "either" && digits)) {
+    const n = Number(sel.value);
     const entry = entries.find((e) => e.number === n);
     if (entry === undefined) {
       throw new UserError(
         entries.length === 0
-          ? `--to ${to}: the stack has no updates yet`
-          : `--to ${to}: there is no update ${n}; updates run from ${entries[0].number} to ` +
+          ? `${option}: the stack has no updates yet`
+          : `${option}: there is no update ${n}; updates run from ${entries[0].number} to ` +
               `${entries[entries.length - 1].number} (see rewind history)`,
       );
     }
     if (!isGood(entry)) {
       throw new UserError(
-        `--to ${to}: update ${n} is ${entry.kind === "update" ? "" : `a ${entry.kind} that `}` +
+        `${option}: update ${n} is ${entry.kind === "update" ? "" : `a ${entry.kind} that `}` +
           `${entry.result}; only a succeeded update's config can be pinned again` +
           suggest(good),
       );
     }
     return entry;
   }
-  const match = good.filter((e) => e.pins.appVersion === to).at(-1);
-  if (match === undefined) {
+  if (byVersion === undefined) {
     const versions = [...new Set(good.map((e) => e.pins.appVersion).filter(Boolean))];
     throw new UserError(
-      `--to ${to}: no succeeded update ran app version ${JSON.stringify(to)}` +
+      `${option}: no succeeded update ran app version ${JSON.stringify(sel.value)}` +
         (versions.length > 0 ? `; versions that did: ${versions.join(", ")}` : "") +
-        ` (a number selects an update by its number)`,
+        (sel.by === "either" ? ` (a number selects an update by its number)` : ""),
     );
   }
-  return match;
+  return byVersion;
 }
 
 function suggest(good: readonly HistoryEntry[]): string {

@@ -219,7 +219,7 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     alternative =
       input.snapshot === undefined
         ? `no verified snapshot of ${to.database ?? "the database"} at ${toRevision} exists to restore instead`
-        : `restore snapshot ${input.snapshot.id} instead: rewind rollback --to ${target.number} --restore`;
+        : `restore snapshot ${input.snapshot.id} instead: rewind rollback --to-update ${target.number} --restore`;
   }
   const m = method(plan.decision);
   return {
