@@ -19,8 +19,12 @@ import {
   rawConfig,
   withRevisionList,
 } from "./configPins";
-import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { EngineOutcome, StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { acquireConfigLock, describeHolder, lockWaitMs } from "./configLock";
 import { readHistory } from "./history";
+import { requireRecovered } from "./recover";
+import { judgeStack } from "./recoveryPlan";
+import { engineLocks } from "./stackRecovery";
 import { resolvePolicyPack } from "./policyPack";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
@@ -43,7 +47,7 @@ import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
 import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
-                      [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
+                      [--recover] [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
 
 Pins the --set values in the stack's config and runs pulumi up. If the update fails (the
 health gate, a migration, anything), pins the last known-good config (the newest succeeded
@@ -57,6 +61,7 @@ Options:
   --set K=V         a config pin, e.g. rewind:app.version=1.1.0 or rewind:database.revision=0002
                     (path syntax; the value keeps the type the key has now; repeatable)
   --set-secret K=V  the same, stored as a secret (rewind:database.url always is)
+  --recover         first put right what a killed update left behind (see rewind recover)
   --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --report FILE     after an automatic rollback, write the rollback report (Markdown) there
   --notify URL      after an automatic rollback, POST the chat message (JSON) to this webhook
@@ -80,6 +85,7 @@ export const release: Command = {
         report: { type: "string" },
         notify: { type: "string" },
         "policy-config": { type: "string" },
+        recover: { type: "boolean", default: false },
       },
       io.env,
     );
@@ -97,8 +103,17 @@ export const release: Command = {
       session.name,
       stringOption(values, "policy-config"),
     );
+    const lock = await acquireConfigLock(
+      session.configFile(),
+      session.name,
+      ["rewind release", ...args].join(" "),
+      lockWaitMs(io.env),
+    );
+    if (lock.replaced !== undefined) {
+      io.stderr(`Replaced the lock of ${describeHolder(lock.replaced)}: that process is gone.\n`);
+    }
     try {
-      const [config, entries] = await Promise.all([session.config(), session.history()]);
+      let [config, entries] = await Promise.all([session.config(), session.history()]);
       const pins: LeafPin[] = [
         ...stringList(values, "set").map((s) => parseSet(s, config)),
         ...stringList(values, "set-secret").map((s) => parseSet(s, config, true)),
@@ -109,6 +124,15 @@ export const release: Command = {
       const next = applyLeafPins(config, pins);
       parseConfig(session.name, rawConfig(next));
 
+      if (
+        await requireRecovered(session, io, config, {
+          recover: values.recover === true,
+          quiet: common.quiet,
+          command: "rewind release",
+        })
+      ) {
+        [config, entries] = await Promise.all([session.config(), session.history()]);
+      }
       const good = lastKnownGood(entries);
       const message = ["rewind release", describePins(pins)].filter(Boolean).join(" ");
       // The file as it was, to put back byte for byte when the release changes nothing.
@@ -123,11 +147,14 @@ export const release: Command = {
       const started = io.now();
       const asked = readFileOrUndefined(configFile);
       const outcome = await session.up(message, progressPrinter(io, common.quiet), policy);
-      if (!outcome.ok && (outcome.locked || outcome.violations.length > 0)) {
+      if (
+        !outcome.ok &&
+        (outcome.locked || (outcome.violations.length > 0 && !changedAnything(outcome.events)))
+      ) {
         // Nothing ran: a refusal is not a failure to roll back from.
         restoreFile(configFile, original);
         const why = outcome.locked
-          ? `stack ${session.name} is locked by another update; it did not start`
+          ? `did not start: ${lockedWhy(session)}`
           : `refused by the policy pack:\n` +
             outcome.violations
               .map((v) => `  - ${v.policy} on ${v.resource}: ${v.message}`)
@@ -242,10 +269,37 @@ export const release: Command = {
       await reportAfterRollback(session, io, reportFile, webhook);
       return rollbackOutcome.ok ? ExitCode.rolledBack : ExitCode.failed;
     } finally {
+      lock.release();
       await session.close();
     }
   },
 };
+
+/** Whether a step of the update changed a resource (the pack stops at the resource it refuses). */
+function changedAnything(events: EngineOutcome["events"]): boolean {
+  return events.some((e) => {
+    const op = e.resOutputsEvent?.metadata.op;
+    return op !== undefined && op !== "same" && op !== "read" && op !== "refresh";
+  });
+}
+
+// Said only when an update really runs; a lock whose process is gone is named as such.
+function lockedWhy(session: StackAccess): string {
+  const locks = engineLocks(process.env, session.workDir, session.name);
+  const verdict = judgeStack(session.name, { locks, pending: [], partialSnapshots: [] });
+  switch (verdict.kind) {
+    case "busy":
+      return verdict.message;
+    case "recoverable":
+      return `${verdict.happened.join("; ")}; run rewind recover`;
+    case "clean":
+      return `stack ${session.name} was locked by another update, which has ended; run again`;
+    default: {
+      const unexpected: never = verdict;
+      return String(unexpected);
+    }
+  }
+}
 
 function readFileOrUndefined(file: string): Buffer | undefined {
   return fs.existsSync(file) ? fs.readFileSync(file) : undefined;

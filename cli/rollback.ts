@@ -5,7 +5,9 @@ import { UserError } from "../domain/errors";
 import { pinCommands } from "./configPins";
 import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, stringOption } from "./options";
+import { acquireConfigLock, lockWaitMs } from "./configLock";
 import { resolvePolicyPack } from "./policyPack";
+import { requireRecovered } from "./recover";
 import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
 import { plan as planCommand, planRollback, planWorks } from "./plan";
 import { formatChanges, formatRollbackPlan } from "./rollbackPlanText";
@@ -77,7 +79,18 @@ export const rollback: Command = {
       session.name,
       stringOption(values, "policy-config"),
     );
+    const lock = await acquireConfigLock(
+      session.configFile(),
+      session.name,
+      ["rewind rollback", ...args].join(" "),
+      lockWaitMs(io.env),
+    );
     try {
+      await requireRecovered(session, io, await session.config(), {
+        recover: false,
+        quiet: common.quiet,
+        command: "rewind rollback",
+      });
       const planned = await planRollback(session, to, {
         restore: values.restore === true,
         preview: true,
@@ -155,6 +168,7 @@ export const rollback: Command = {
       report({ rolledBack: true, message, seconds, outputs: o, changes: outcome.changes });
       return ExitCode.ok;
     } finally {
+      lock.release();
       await session.close();
     }
   },

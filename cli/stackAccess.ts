@@ -97,7 +97,8 @@ export class StackAccess {
     return Promise.resolve();
   }
 
-  private stack(): Promise<Stack> {
+  /** The Automation API's Stack (selected once, on first use). */
+  automationStack(): Promise<Stack> {
     this.selected ??= (async () => {
       const { Stack } = await import("@pulumi/pulumi/automation");
       try {
@@ -114,7 +115,7 @@ export class StackAccess {
 
   /** The whole history, oldest first, with each update's config (secrets decrypted). */
   async history(): Promise<HistoryEntry[]> {
-    const stack = await this.stack();
+    const stack = await this.automationStack();
     const updates: UpdateRecord[] = [];
     const size = historyPage();
     for (let page = 1; ; page++) {
@@ -128,13 +129,13 @@ export class StackAccess {
 
   /** The stack's outputs as plain values (the contract's appVersion, digest, ...). */
   async outputs(): Promise<StackOutputs> {
-    return plainOutputs(valuesOf(await (await this.stack()).outputs()));
+    return plainOutputs(valuesOf(await (await this.automationStack()).outputs()));
   }
 
   /** The current config with secrets decrypted and structured values parsed (objectValue). */
   async config(): Promise<StackConfig> {
     // getAllConfig returns `pulumi config --json --show-secrets` as it is, objectValue included.
-    return (await (await this.stack()).getAllConfig()) as StackConfig;
+    return (await (await this.automationStack()).getAllConfig()) as StackConfig;
   }
 
   /**
@@ -185,7 +186,7 @@ export class StackAccess {
   ): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const stack = await this.stack();
+      const stack = await this.automationStack();
       const result = await stack.preview({
         configFile,
         ...policyOptions(policy),
@@ -208,7 +209,7 @@ export class StackAccess {
   ): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const stack = await this.stack();
+      const stack = await this.automationStack();
       const result = await stack.up({
         message,
         ...policyOptions(policy),

@@ -3,13 +3,17 @@
 import { StackAccess, defaultProjectDir } from "./stackAccess";
 import { collectSnapshots } from "./history";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand } from "./options";
+import { judge } from "./recover";
+import { formatVerdict } from "./recoveryPlan";
 import { buildStatus, formatStatus } from "./statusText";
 
 const usage = `Usage: rewind status [--json] [--stack S]
 
 What runs on the stack: the app version, its image digest and the database's schema revision
 (the stack's outputs, written by the last update that succeeded), the newest snapshot of the
-database in the backup store, and the stack's last update with its result.
+database in the backup store, and the stack's last update with its result. When an update
+was killed, what it left behind (a stale lock, unfinished operations, partial snapshots) and
+what rewind recover will do; when an update runs, that it does.
 
 Options:
   --json          the status as JSON
@@ -31,7 +35,16 @@ export const status: Command = {
       const newest = entries.at(-1);
       const snapshots = newest === undefined ? [] : collectSnapshots(session.workDir, [newest]);
       const facts = buildStatus(session.name, outputs, entries, snapshots);
-      io.stdout(common.json ? `${JSON.stringify(facts, null, 2)}\n` : formatStatus(facts));
+      const { verdict } = await judge(session, io.env, newest?.config ?? {});
+      io.stdout(
+        common.json
+          ? `${JSON.stringify({ ...facts, leftovers: verdict }, null, 2)}\n`
+          : formatStatus(facts) +
+              formatVerdict(verdict, "rewind recover") +
+              (verdict.kind === "recoverable"
+                ? "(The outputs above are the last finished update's; the interrupted one may have changed resources before it stopped.)\n"
+                : ""),
+      );
       return ExitCode.ok;
     } finally {
       await session.close();
