@@ -278,8 +278,16 @@ export const release: Command = {
 /** Whether a step of the update changed a resource (the pack stops at the resource it refuses). */
 function changedAnything(events: EngineOutcome["events"]): boolean {
   return events.some((e) => {
-    const op = e.resOutputsEvent?.metadata.op;
-    return op !== undefined && op !== "same" && op !== "read" && op !== "refresh";
+    const m = e.resOutputsEvent?.metadata;
+    // The stack's own resource and default providers are bookkeeping, not the world.
+    if (
+      m === undefined ||
+      m.type === "pulumi:pulumi:Stack" ||
+      m.type.startsWith("pulumi:providers:")
+    ) {
+      return false;
+    }
+    return m.op !== "same" && m.op !== "read" && m.op !== "refresh";
   });
 }
 

@@ -129,13 +129,26 @@ export class StackAccess {
 
   /** The stack's outputs as plain values (the contract's appVersion, digest, ...). */
   async outputs(): Promise<StackOutputs> {
-    return plainOutputs(valuesOf(await (await this.automationStack()).outputs()));
+    // What Stack.outputs() runs, without waiting for the selection: the reads pass --stack, so
+    // they run beside Stack.select and the history read that needs it.
+    return plainOutputs(valuesOf(await this.read(() => this.workspace.stackOutputs(this.name))));
   }
 
   /** The current config with secrets decrypted and structured values parsed (objectValue). */
   async config(): Promise<StackConfig> {
-    // getAllConfig returns `pulumi config --json --show-secrets` as it is, objectValue included.
-    return (await (await this.automationStack()).getAllConfig()) as StackConfig;
+    // Stack.getAllConfig()'s call, as outputs(); `pulumi config --json --show-secrets` as it
+    // is, objectValue included.
+    return (await this.read(() => this.workspace.getAllConfig(this.name))) as StackConfig;
+  }
+
+  // A failed read of a stack that does not exist says so, as the selection does.
+  private async read<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      await this.automationStack();
+      throw error;
+    }
   }
 
   /**

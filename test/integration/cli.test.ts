@@ -19,6 +19,33 @@ import { withDatabase } from "./postgres";
 import { expectCode, pulumi, rewind } from "./rewindCli";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
+// The stand-in's resources only resemble Rewind's (its Migration has no fromRevision), so the
+// project gets a pack of its own, as a team's repository may: rewind runs the project's
+// policy/ when there is one, else Rewind's.
+function writeStandInPolicyPack(dir: string): void {
+  const pack = path.join(dir, "policy");
+  fs.mkdirSync(pack);
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(pack, "node_modules"));
+  fs.writeFileSync(path.join(pack, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+  fs.writeFileSync(
+    path.join(pack, "package.json"),
+    JSON.stringify({ name: "stand-in-policy", version: "0.1.0", main: "index.js" }),
+  );
+  fs.writeFileSync(
+    path.join(pack, "index.js"),
+    [
+      'const { PolicyPack } = require("@pulumi/policy");',
+      'new PolicyPack("stand-in", {',
+      "  policies: [",
+      '    { name: "stand-in", description: "The stand-in program has no rules.",',
+      '      enforcementLevel: "advisory", validateResource: () => undefined },',
+      "  ],",
+      "});",
+      "",
+    ].join("\n"),
+  );
+}
+
 function writeMigrations(dir: string, revisions: string[], failing: string): void {
   fs.mkdirSync(dir, { recursive: true });
   for (const r of revisions) {
@@ -47,6 +74,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
       ].join("\n"),
     );
     writeMigrations(path.join(dir, "migrations"), ["0001", "0002", "0003", "0004"], "0004");
+    writeStandInPolicyPack(dir);
     await LocalWorkspace.createStack({ stackName: stack, workDir: dir });
     await pulumi(
       dir,
