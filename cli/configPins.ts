@@ -5,7 +5,7 @@
 // Two facts of the Pulumi CLI v3.259.0 shape it (checked on this file backend):
 // - `stack history --show-secrets` marks a whole namespace secret when one leaf is, so which
 //   leaf was secret is lost. Rewind re-secures the leaves that may hold credentials
-//   (domain/config.ts masks the same ones: rewind:database.url, rewind:app.env.*); a
+//   (domain/config/ masks the same ones: rewind:database.url, rewind:app.env.*); a
 //   secret namespace without such a leaf is written as one secret, never as plaintext.
 // - `config set --path` turns "true"/"false" and integers into booleans and numbers and cannot
 //   combine --secret with --type, while `config set-all --json` keeps JSON types exactly but

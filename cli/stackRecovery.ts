@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { abandonSnapshot } from "../adapters/backupStore";
+import { PARTIAL_PREFIX, abandonSnapshot } from "../adapters/backupStore";
 import { readPins, StackConfig } from "../domain/pins";
 import { processAlive } from "./configLock";
 import { describe } from "./progress";
@@ -123,7 +123,7 @@ export function partialSnapshots(workDir: string, config: StackConfig): string[]
   }
   return fs
     .readdirSync(dir)
-    .filter((n) => n.startsWith(".partial-"))
+    .filter((n) => n.startsWith(PARTIAL_PREFIX))
     .map((n) => path.join(dir, n));
 }
 

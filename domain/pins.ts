@@ -146,7 +146,7 @@ function readGate(config: StackConfig, app: Record<string, unknown>): GatePins {
   const list = (v: unknown): Record<string, unknown>[] =>
     Array.isArray(v) ? v.filter(isRecord) : [];
   return {
-    // The schema's defaults (domain/config.ts): on, /healthz/live, /healthz/ready.
+    // The schema's defaults (domain/config/): on, /healthz/live, /healthz/ready.
     enabled: gate.enabled !== false && gate.enabled !== "false",
     live: text(health.live) ?? "/healthz/live",
     ready: text(health.ready) ?? "/healthz/ready",
