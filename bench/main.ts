@@ -326,6 +326,12 @@ async function main(): Promise<void> {
           .join(", ")}), then a no-change up timed. The no-change up with ${largest} services: ` +
           `${describePhases(medianProfile(g.noChange.get(largest) ?? [], g.profiles.get(largest) ?? []))}.`,
       );
+      if (base !== largest) {
+        notes.push(
+          `growth: the no-change up with ${base} service${base === 1 ? "" : "s"}: ` +
+            `${describePhases(medianProfile(g.noChange.get(base) ?? [], g.profiles.get(base) ?? []))}.`,
+        );
+      }
       if (g.cpu !== undefined) {
         notes.push(`no-change up with ${largest} services, one more run: ${g.cpu}.`);
       }
