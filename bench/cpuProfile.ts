@@ -32,12 +32,18 @@ function categorize(stack: readonly ProfileNode["callFrame"][]): string {
   const own = stack[0];
   if (own.functionName === "(idle)") return "idle (waiting for the engine)";
   if (own.functionName === "(garbage collector)") return "garbage collection";
-  if (stack.some((f) => f.url.includes("@pulumi/pulumi/runtime/closure"))) {
-    return "serializing dynamic providers (closure serializer, TypeScript parser)";
-  }
-  if (stack.some((f) => LOADING.has(f.functionName) || f.url.includes("internal/modules/"))) {
-    return "loading and compiling modules";
-  }
+  const loading = stack.some(
+    (f) => LOADING.has(f.functionName) || f.url.includes("internal/modules/"),
+  );
+  const closure = stack.some(
+    (f) => f.url.includes("@pulumi/pulumi/runtime/closure") || f.url.includes("typescript-shim"),
+  );
+  // The SDK's runtime requires its closure serializer at start, and that requires TypeScript
+  // (the project's own 9 MB typescript.js, found before the SDK's vendored one): loading, with
+  // or without a dynamic provider to serialize.
+  if (closure && loading) return "loading the closure serializer and the TypeScript it requires";
+  if (closure) return "serializing dynamic providers (closure serializer, TypeScript parser)";
+  if (loading) return "loading and compiling modules";
   if (stack.some((f) => f.url.includes("/dist/") && !f.url.includes("node_modules"))) {
     return "Rewind's program code";
   }

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../adapters/ports";
-import { Cleanup, Env, freshDatabase, run } from "./lib";
+import { Cleanup, Env, freeConfigPort, freshDatabase, run } from "./lib";
 import { UpPhases } from "./profile";
 import { BenchStack } from "./stack";
 
@@ -41,7 +41,7 @@ export async function benchServiceGrowth(
   const name = (i: number) => `bg${tag}-${i}`;
   const taken = new Set<number>();
   const port = async () => {
-    const p = await freePort(taken);
+    const p = await freeConfigPort(taken);
     taken.add(p);
     return p;
   };

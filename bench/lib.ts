@@ -3,6 +3,7 @@
 // what it creates on.
 import { ChildProcess, spawn } from "node:child_process";
 import * as http from "node:http";
+import * as net from "node:net";
 
 /** What a finished program printed and how long it ran. */
 export interface RunResult {
@@ -286,4 +287,28 @@ export function runPipe(
   return Promise.all([wait(a, producer[0]), wait(b, consumer[0])]).then(
     () => performance.now() - started,
   );
+}
+
+/** Whether something could listen on `port` now (the wildcard address, like the routers). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen({ port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port below the kernel's ephemeral range (32768-60999 here), not in `taken`. For ports
+ * written into a stack's config long before they are bound (the growth stack's 50 routers):
+ * a port the kernel hands out for port 0 may be handed out again, to a replica of another
+ * service of the same update, before its router binds it.
+ */
+export async function freeConfigPort(taken: ReadonlySet<number> = new Set()): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!taken.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error("no free port found in 20000-31999");
 }

@@ -3,8 +3,11 @@
 // writes bench/results/<date>.json and .svg. Benchmarks print numbers; they assert nothing about
 // time. Knobs (defaults are the issue's sizes, smaller ones are for development):
 //   BENCH_REPS (3), BENCH_ROWS (1000000), BENCH_BACKUP_MB (500), BENCH_SERVICES (1,10,50),
-//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth),
+//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth; the engine floor runs
+//   with any of app, schema and growth, or alone as floor),
 //   BENCH_RESULTS (bench/results: a development run should write elsewhere).
+// Issue 9's targets (ratios to the engine floor, and rewind plan's time) are printed after the
+// table and saved in the JSON's `targets`.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,10 +18,22 @@ import {
 } from "./appRollback";
 import { benchBackupRestore } from "./backupRestore";
 import { ChartRow, renderChart } from "./chart";
+import { createFloorStack, timeFloor } from "./floor";
 import { benchHistoryGrowth, benchServiceGrowth } from "./growth";
 import { Cleanup, readEnv, stats } from "./lib";
 import { UpPhases, describePhases } from "./profile";
 import { benchRawSchemaRollback, benchRewindSchemaRollback } from "./schemaRollback";
+
+/** One of issue 9's targets, measured in this run. */
+interface Target {
+  readonly measure: string;
+  /** How the value was computed from this run's medians. */
+  readonly of: string;
+  readonly value: number;
+  readonly unit: "x" | "s";
+  readonly target: number;
+  readonly met: boolean;
+}
 
 interface Row extends ChartRow {
   readonly samples: readonly number[];
@@ -80,6 +95,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const table: Row[] = [];
   const notes: string[] = [];
+  const targets: Target[] = [];
   const cleanup = new Cleanup();
   let interrupted = false;
   const onSignal = () => {
@@ -121,6 +137,7 @@ async function main(): Promise<void> {
       machine: { cpus: 2 },
       wallSeconds: Math.round((performance.now() - started) / 1000),
       table: grouped(table),
+      targets,
       notes,
     };
     fs.writeFileSync(path.join(outDir, `${date}.json`), JSON.stringify(result, null, 2) + "\n");
@@ -130,7 +147,35 @@ async function main(): Promise<void> {
     );
   };
 
+  // The engine floor, timed twice: before the first benchmark and again before the growth one
+  // (the machine's load drifts over a run); the row holds both batches.
+  const F0 = "0. engine floor: no-change pulumi up, empty program (s)";
+  const floorSamples: number[] = [];
+  const floorProfiles: UpPhases[] = [];
+  let floorRow: Row | undefined;
+  const wantFloor = ["app", "schema", "growth", "floor"].some((b) => only.has(b));
+  const timeFloorBatch = async (stack: Awaited<ReturnType<typeof createFloorStack>>) => {
+    const f = await timeFloor(stack, reps);
+    floorSamples.push(...f.samples);
+    floorProfiles.push(...f.profiles);
+    if (floorRow !== undefined) table.splice(table.indexOf(floorRow), 1);
+    floorRow = add(F0, "floor: 1 output, no resources", floorSamples, "s", 1000);
+    // First in the table, whatever was measured before the second batch.
+    table.splice(table.indexOf(floorRow), 1);
+    table.unshift(floorRow);
+    floorRow.ratio = `runs ${floorSamples.map((v) => (v / 1000).toFixed(2)).join(" ")}`;
+  };
+
   try {
+    const floorStack = wantFloor ? await createFloorStack(env, cleanup, tag) : undefined;
+    if (floorStack !== undefined) {
+      await timeFloorBatch(floorStack);
+      save();
+    }
+    let appRow: Row | undefined;
+    let rawSwapRow: Row | undefined;
+    let servicesBySize: Map<number, Row> | undefined;
+    let planRow: { count: number; row: Row } | undefined;
     if (only.has("app") || only.has("schema")) {
       const rewind = await benchRewindAppRollback(env, cleanup, reps, tag);
       const G = "1. app rollback 1.1.0 -> 1.0.0 (s)";
@@ -176,6 +221,8 @@ async function main(): Promise<void> {
           "req",
         );
         rw.ratio = `${x(rw, rr)} vs raw, ${x(rw, cp)} vs compose`;
+        appRow = rw;
+        rawSwapRow = rr;
         rwF.ratio = `${rrF.median} raw, ${cpF.median} compose`;
         notes.push(
           `app rollback: Rewind ${rw.median.toFixed(1)} s vs raw swap ${rr.median.toFixed(1)} s and ` +
@@ -253,6 +300,10 @@ async function main(): Promise<void> {
       save();
     }
     if (only.has("growth")) {
+      if (floorStack !== undefined) {
+        await timeFloorBatch(floorStack);
+        save();
+      }
       const g = await benchServiceGrowth(env, cleanup, serviceCounts, reps, tag);
       const G4 = "4. growth: no-change pulumi up by services in the stack (s)";
       const base = Math.min(...serviceCounts);
@@ -263,6 +314,7 @@ async function main(): Promise<void> {
           add(G4, `${size} service${size === 1 ? "" : "s"}`, samples, "s", 1000),
         );
       }
+      servicesBySize = rowsBySize;
       const baseRow = rowsBySize.get(base);
       for (const [size, row] of rowsBySize) {
         if (baseRow !== undefined && size !== base) row.ratio = `${x(row, baseRow)} vs ${base}`;
@@ -274,6 +326,12 @@ async function main(): Promise<void> {
           .join(", ")}), then a no-change up timed. The no-change up with ${largest} services: ` +
           `${describePhases(medianProfile(g.noChange.get(largest) ?? [], g.profiles.get(largest) ?? []))}.`,
       );
+      if (base !== largest) {
+        notes.push(
+          `growth: the no-change up with ${base} service${base === 1 ? "" : "s"}: ` +
+            `${describePhases(medianProfile(g.noChange.get(base) ?? [], g.profiles.get(base) ?? []))}.`,
+        );
+      }
       if (g.cpu !== undefined) {
         notes.push(`no-change up with ${largest} services, one more run: ${g.cpu}.`);
       }
@@ -284,6 +342,7 @@ async function main(): Promise<void> {
       const planBase = new Map<string, Row>();
       for (const [count, s] of h.samples) {
         const r1 = add(G5, `plan --to, ${count} updates`, s.plan, "s", 1000);
+        if (planRow === undefined || count > planRow.count) planRow = { count, row: r1 };
         const r2 = add(G5, `plan --skip-preview, ${count} updates`, s.planSkipPreview, "s", 1000);
         const r3 = add(G5, `raw: pulumi stack history --json, ${count}`, s.rawHistory, "s", 1000);
         for (const [key, row] of [
@@ -325,14 +384,92 @@ async function main(): Promise<void> {
       }
       save();
     }
+    if (floorRow !== undefined) {
+      const floor = floorRow;
+      notes.unshift(
+        `engine floor (an empty program, one output, no resources), the median run: ` +
+          `${describePhases(medianProfile(floorSamples, floorProfiles))}.`,
+      );
+      targets.push(...issueTargets(floor, appRow, rawSwapRow, servicesBySize));
+    }
+    if (planRow !== undefined) {
+      targets.push({
+        measure: `rewind plan --to, ${planRow.count} updates`,
+        of: "median",
+        value: planRow.row.median,
+        unit: "s",
+        target: 3.0,
+        met: planRow.row.median <= 3.0,
+      });
+    }
+    save();
   } finally {
     if (!interrupted) await cleanup.runAll();
   }
   save();
   print(table, notes);
+  printTargets(targets);
   const rel = path.relative(env.root, outDir);
   console.log(`\nwrote ${rel}/${date}.json and ${rel}/${date}.svg`);
   console.log(`wall time ${secs(performance.now() - started)} s`);
+}
+
+/**
+ * Issue 9's targets that are ratios to the engine floor: a no-change up of 1 service (<= 1.3x)
+ * and of the largest stack measured (the issue's 50: <= 2x), and the app rollback against the
+ * floor plus the raw health-gated swap of the same run (<= 1.2x). Also written on the rows.
+ */
+function issueTargets(
+  floor: Row,
+  app: Row | undefined,
+  rawSwap: Row | undefined,
+  services: Map<number, Row> | undefined,
+): Target[] {
+  const out: Target[] = [];
+  const ratio = (measure: string, of: string, value: number, target: number) =>
+    out.push({ measure, of, value, unit: "x", target, met: value <= target });
+  const vsFloor = (row: Row) => row.median / floor.median;
+  const note = (row: Row, text: string) => {
+    row.ratio = row.ratio === undefined ? text : `${row.ratio}, ${text}`;
+  };
+  const one = services?.get(1);
+  if (one !== undefined) {
+    ratio("no-change pulumi up, 1 service", "/ floor", vsFloor(one), 1.3);
+    note(one, `${vsFloor(one).toFixed(2)} vs floor`);
+  }
+  const largest = services === undefined ? undefined : Math.max(...services.keys());
+  if (services !== undefined && largest !== undefined && largest > 1) {
+    const row = services.get(largest) as Row;
+    // The issue's target is for 50 services; a smaller stack is compared with the same bound.
+    ratio(`no-change pulumi up, ${largest} services`, "/ floor", vsFloor(row), 2.0);
+    note(row, `${vsFloor(row).toFixed(2)} vs floor`);
+  }
+  if (app !== undefined && rawSwap !== undefined) {
+    const v = app.median / (floor.median + rawSwap.median);
+    ratio("app rollback through pulumi up", "/ (floor + raw swap)", v, 1.2);
+    note(app, `${v.toFixed(2)} vs floor + raw`);
+  }
+  return out;
+}
+
+function printTargets(targets: readonly Target[]): void {
+  if (targets.length === 0) return;
+  const f = (t: Target) => (t.unit === "x" ? `${t.value.toFixed(2)}x` : `${t.value.toFixed(2)} s`);
+  const g = (t: Target) => (t.unit === "x" ? `<= ${t.target}x` : `<= ${t.target.toFixed(1)} s`);
+  console.log("\nissue 9 targets (this run's medians):");
+  for (const t of targets) {
+    console.log(
+      `  ${`${t.measure} ${t.of === "median" ? "" : t.of}`.padEnd(60)} ${f(t).padStart(8)}  ` +
+        `target ${g(t).padEnd(9)} ${t.met ? "met" : "MISSED"}`,
+    );
+  }
+  console.log("\n| issue 9 target | this run | target | |\n| --- | ---: | ---: | --- |");
+  for (const t of targets) {
+    console.log(
+      `| ${t.measure}${t.of === "median" ? "" : ` ${t.of}`} | ${f(t)} | ${g(t)} | ` +
+        `${t.met ? "met" : "missed"} |`,
+    );
+  }
 }
 
 /** The rows grouped by benchmark, groups in the order they were first measured. */

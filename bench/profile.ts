@@ -30,10 +30,19 @@ export interface UpPhases {
   readonly trace?: TraceSummary;
 }
 
+/** A step's metadata; `new`/`old` say whether the resource is custom (not a component). */
+interface StepMetadata {
+  urn: string;
+  type: string;
+  op: string;
+  new?: { custom?: boolean };
+  old?: { custom?: boolean };
+}
+
 interface EngineEvent {
   preludeEvent?: unknown;
   summaryEvent?: unknown;
-  resourcePreEvent?: { metadata: { urn: string; type: string; op: string } };
+  resourcePreEvent?: { metadata: StepMetadata };
   resOutputsEvent?: { metadata: { urn: string; type: string; op: string } };
   resOpFailedEvent?: { metadata: { urn: string; type: string; op: string } };
 }
@@ -90,14 +99,17 @@ export function phases(lines: EventLogTail["lines"], total: number): UpPhases {
     lines.find((l) => pick(l.event) !== undefined)?.at;
   const prelude = at((e) => e.preludeEvent) ?? 0;
   const summary = at((e) => e.summaryEvent) ?? total;
-  const open = new Map<string, { at: number; type: string; op: string }>();
-  const done: StepTime[] = [];
+  const open = new Map<string, { at: number; type: string; op: string; custom: boolean }>();
+  const done: (StepTime & { custom: boolean })[] = [];
   let first = Infinity;
   let last = prelude;
   for (const { at: t, event } of lines) {
     const pre = event.resourcePreEvent?.metadata;
     if (pre !== undefined) {
-      open.set(pre.urn, { at: t, type: pre.type, op: pre.op });
+      // Custom resources: the dynamic ones (before issue 9) or the plugin's rewind:index:* ones;
+      // not the stack, the default providers or a component (whose span covers its children's).
+      const custom = (pre.new ?? pre.old)?.custom === true && !pre.type.startsWith("pulumi:");
+      open.set(pre.urn, { at: t, type: pre.type, op: pre.op, custom });
       first = Math.min(first, t);
     }
     const end = (event.resOutputsEvent ?? event.resOpFailedEvent)?.metadata;
@@ -105,6 +117,7 @@ export function phases(lines: EventLogTail["lines"], total: number): UpPhases {
       const start = open.get(end.urn);
       if (start !== undefined) {
         done.push({
+          custom: start.custom,
           type: start.type,
           name: end.urn.slice(end.urn.lastIndexOf("::") + 2),
           op: start.op,
@@ -122,11 +135,11 @@ export function phases(lines: EventLogTail["lines"], total: number): UpPhases {
     toSummary: summary - last,
     toExit: total - summary,
     total,
-    // Custom resources only: a component's or the stack's span covers its children's.
     slowest: done
-      .filter((d) => d.type.startsWith("pulumi-nodejs:dynamic"))
+      .filter((d) => d.custom)
       .sort((a, b) => b.ms - a.ms)
-      .slice(0, 4),
+      .slice(0, 4)
+      .map(({ type, name, op, ms }) => ({ type, name, op, ms })),
   };
 }
 
@@ -155,7 +168,10 @@ export interface TraceSummary {
   readonly program: number;
   /** From the engine's end to the command's end: the last state write, plugin shutdown. */
   readonly afterEngine: number;
-  /** `newPlugin` spans by plugin kind (language host, the dynamic provider): starting them. */
+  /**
+   * `newPlugin` spans by plugin name (`language`, or the resource provider's: pulumi-nodejs for
+   * the dynamic provider, rewind for the plugin), summed: starting them.
+   */
   readonly pluginStart: Readonly<Record<string, number>>;
   /** Provider calls by method (Check, Diff, Create, Update, Read, ...): calls and summed ms. */
   readonly providerCalls: Readonly<Record<string, { calls: number; ms: number }>>;
@@ -216,7 +232,7 @@ export function summarizeTrace(file: string): TraceSummary | undefined {
 export function describeTrace(t: TraceSummary): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const plugins = Object.entries(t.pluginStart)
-    .map(([kind, ms]) => `${kind === "language" ? "language host" : "dynamic provider"} ${s(ms)}`)
+    .map(([kind, ms]) => `${kind === "language" ? "language host" : `${kind} plugins`} ${s(ms)}`)
     .join(", ");
   const calls = Object.entries(t.providerCalls)
     .filter(([, c]) => c.ms >= 100)
