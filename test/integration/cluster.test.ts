@@ -1,0 +1,344 @@
+// The single-node cluster of scripts/cluster (#12): a real pod, from an image in the local
+// registry, answers through a Service; then `stop` leaves the host exactly as it found it
+// (sysctls, iptables, mounts, kubepods cgroups, links, paths). A cluster that was running
+// before the test is stopped first (the fingerprint is of a host without one) and started again.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { repoRoot, timed } from "./workspace";
+
+const clusterScript = path.join(repoRoot, "scripts", "cluster");
+const rewindHome = process.env.REWIND_HOME ?? path.join(repoRoot, ".rewind");
+
+/** Runs a command and returns its stdout; a failure carries the command's stderr. */
+function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const res = spawnSync(cmd, args, {
+    encoding: "utf8",
+    input: opts.input,
+    env: opts.env ?? process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (res.status !== 0) {
+    const out = `${res.stdout ?? ""}\n${res.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${res.status}:\n${out}`);
+  }
+  return res.stdout;
+}
+
+function clusterRunning(): boolean {
+  return spawnSync(clusterScript, ["status"], { stdio: "ignore" }).status === 0;
+}
+
+/** `export NAME='value'` lines of cluster.env, as scripts/cluster writes them. */
+function readClusterEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const text = fs.readFileSync(path.join(rewindHome, "cluster.env"), "utf8");
+  for (const m of text.matchAll(/^export ([A-Z_]+)=(?:'([^']*)'|(\S*))$/gm)) {
+    env[m[1]] = m[2] ?? m[3];
+  }
+  return env;
+}
+
+// ---------------------------------------------------------------- host fingerprint
+
+/** What the cluster could change on the host, in a form two snapshots compare by value. */
+interface HostFingerprint {
+  sysctls: Record<string, string>;
+  iptables: string[];
+  ip6tables: string[];
+  mounts: string[];
+  cgroups: string[];
+  links: string[];
+  paths: string[];
+}
+
+// Counters, not settings.
+const VOLATILE_SYSCTL = /nf_conntrack_count$|^net\.netfilter\.nf_conntrack_expect_count/;
+
+function readSysctls(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of run("sysctl", ["-a"]).split("\n")) {
+    const i = line.indexOf(" = ");
+    if (i < 0) continue;
+    const key = line.slice(0, i);
+    if (!/^(vm\.|net\.|kernel\.panic|kernel\.keys\.)/.test(key) || VOLATILE_SYSCTL.test(key))
+      continue;
+    out[key] = line.slice(i + 3).replace(/\s+/g, " ");
+  }
+  return out;
+}
+
+/** iptables-save without comments and packet counters. */
+function iptablesRules(cmd: string): string[] {
+  return run(cmd, [])
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
+}
+
+// The Docker engines of scripts/services (ours and other checkouts') mount and unmount
+// container filesystems all the time; they are not the cluster's.
+const DOCKER_MOUNT = /\/docker\/(overlay2|containers)\/|\/run\/d\//;
+
+function mounts(): string[] {
+  return fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const f = l.split(" ");
+      const fsType = l.split(" - ")[1]?.split(" ")[0] ?? "?";
+      return `${f[4]} ${fsType}`;
+    })
+    .filter((m) => !DOCKER_MOUNT.test(m))
+    .sort();
+}
+
+function kubepodsCgroups(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(dir, e.name);
+      if (e.name.includes("kubepods")) found.push(p);
+      else if (depth < 2) walk(p, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return found.sort();
+}
+
+function links(): string[] {
+  return run("ip", ["-o", "link", "show"])
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split(": ")[1].replace(/@.*/, ""))
+    .sort();
+}
+
+const HOST_PATHS = [
+  "/var/lib/cni",
+  "/var/log/pods",
+  "/var/log/containers",
+  "/var/lib/kubelet",
+  "/etc/kubernetes",
+  "/etc/cni",
+  "/opt/containerd",
+  "/run/netns",
+];
+
+function fingerprint(): HostFingerprint {
+  // Two reads of the sysctls: a value that changes on its own between them is not a setting.
+  const first = readSysctls();
+  const sysctls = readSysctls();
+  for (const k of Object.keys(sysctls)) if (first[k] !== sysctls[k]) delete sysctls[k];
+  return {
+    sysctls,
+    iptables: iptablesRules("iptables-save"),
+    ip6tables: iptablesRules("ip6tables-save"),
+    mounts: mounts(),
+    cgroups: kubepodsCgroups(),
+    links: links(),
+    paths: HOST_PATHS.filter((p) => fs.existsSync(p)),
+  };
+}
+
+/** The differences, one line each, so a failure says what the cluster left behind. */
+function diff(before: HostFingerprint, after: HostFingerprint): string[] {
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(before.sysctls), ...Object.keys(after.sysctls)]);
+  for (const k of keys) {
+    // A key only one read saw as stable is not compared.
+    if (!(k in before.sysctls) || !(k in after.sysctls)) continue;
+    if (before.sysctls[k] !== after.sysctls[k]) {
+      out.push(`sysctl ${k}: ${before.sysctls[k]} -> ${after.sysctls[k]}`);
+    }
+  }
+  for (const field of ["iptables", "ip6tables", "mounts", "cgroups", "links", "paths"] as const) {
+    const b = new Set(before[field]);
+    const a = new Set(after[field]);
+    for (const x of a) if (!b.has(x)) out.push(`${field}: added ${x}`);
+    for (const x of b) if (!a.has(x)) out.push(`${field}: removed ${x}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the pod
+
+/** A tiny HTTP server image on scripts/images' node base, pushed to the local registry. */
+function buildEchoImage(registry: string, token: string): string {
+  const base = `rewind/node-base:${process.version.slice(1)}`;
+  const env = { ...process.env, DOCKER_BUILDKIT: "0" };
+  const found = spawnSync("docker", ["image", "inspect", base], { stdio: "ignore", env });
+  assert.equal(found.status, 0, `${base} is not in the local engine: run scripts/images`);
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-cluster-image-"));
+  try {
+    fs.writeFileSync(
+      path.join(ctx, "server.js"),
+      [
+        'const http = require("node:http");',
+        'const os = require("node:os");',
+        "http.createServer((req, res) => {",
+        "  res.end(`${process.env.TOKEN} from ${os.hostname()}\\n`);",
+        "}).listen(8080);",
+        "",
+      ].join("\n"),
+    );
+    fs.writeFileSync(
+      path.join(ctx, "Dockerfile"),
+      `FROM ${base}\nCOPY server.js /app/server.js\nENV TOKEN=${token}\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`,
+    );
+    const image = `${registry}/rewind-cluster-echo:${token}`;
+    run("docker", ["build", "-q", "-t", image, ctx], { env });
+    run("docker", ["push", image], { env });
+    run("docker", ["rmi", image], { env });
+    return image;
+  } finally {
+    fs.rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+function manifest(ns: string, image: string): string {
+  const labels = { app: "echo" };
+  const items = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "echo", namespace: ns },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [
+              {
+                name: "echo",
+                image,
+                ports: [{ containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "echo", namespace: ns },
+      spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+  ];
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+async function getUntil(url: string, want: RegExp, seconds: number): Promise<string> {
+  const deadline = Date.now() + seconds * 1000;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.status === 200 && want.test(last)) return last;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`GET ${url} did not answer ${want} within ${seconds}s; last: ${last}`);
+}
+
+test(
+  "a pod from the local registry answers through a Service; stop restores the host",
+  { timeout: 15 * 60_000 },
+  async () => {
+    const registry = process.env.REWIND_REGISTRY;
+    assert.ok(
+      registry && process.env.DOCKER_HOST,
+      "REWIND_REGISTRY or DOCKER_HOST is not set: run scripts/test",
+    );
+    const wasRunning = clusterRunning();
+    if (wasRunning)
+      await timed("cluster stop (it was running)", async () => run(clusterScript, ["stop"]));
+    const before = fingerprint();
+    let started = false;
+    try {
+      await timed("cluster start", async () => run(clusterScript, ["start"]));
+      started = true;
+      const env = { ...process.env, ...readClusterEnv() };
+      const kubectlBin = env.REWIND_KUBECTL;
+      assert.ok(kubectlBin, "cluster.env has no REWIND_KUBECTL");
+      const kubectl = (args: string[], input?: string) => run(kubectlBin, args, { env, input });
+
+      const token = `t${randomBytes(4).toString("hex")}`;
+      const image = buildEchoImage(registry, token);
+      const ns = `rewind-cluster-${token}`;
+      try {
+        await timed("deployment ready", async () => {
+          kubectl(["apply", "-f", "-"], manifest(ns, image));
+          kubectl(["-n", ns, "rollout", "status", "deployment/echo", "--timeout=120s"]);
+        });
+        // The pods run the image pulled from the local registry.
+        const imageIds = kubectl([
+          "-n",
+          ns,
+          "get",
+          "pods",
+          "-o",
+          "jsonpath={.items[*].status.containerStatuses[*].imageID}",
+        ]);
+        assert.match(
+          imageIds,
+          new RegExp(`^${registry.replace(/\./g, "\\.")}/rewind-cluster-echo@sha256:`),
+        );
+        const clusterIp = kubectl([
+          "-n",
+          ns,
+          "get",
+          "service",
+          "echo",
+          "-o",
+          "jsonpath={.spec.clusterIP}",
+        ]);
+        assert.match(clusterIp, /^10\.96\./);
+        // Through kube-proxy's rules to a pod on the CNI bridge; both replicas answer.
+        const pods = new Set(
+          kubectl(["-n", ns, "get", "pods", "-o", "jsonpath={.items[*].metadata.name}"]).split(" "),
+        );
+        const seen = new Set<string>();
+        await timed("both pods answered through the Service", async () => {
+          const deadline = Date.now() + 30_000;
+          while (seen.size < pods.size && Date.now() < deadline) {
+            const body = await getUntil(`http://${clusterIp}/`, new RegExp(`^${token} from `), 30);
+            seen.add(body.replace(/^.* from /, "").trim());
+          }
+        });
+        assert.deepEqual([...seen].sort(), [...pods].sort());
+      } finally {
+        kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"]);
+      }
+    } finally {
+      if (started || clusterRunning()) {
+        await timed("cluster stop", async () => run(clusterScript, ["stop"]));
+      }
+    }
+    const after = fingerprint();
+    try {
+      assert.deepEqual(diff(before, after), [], "the host changed across start and stop");
+      assert.ok(
+        Object.keys(before.sysctls).length > 100,
+        "the sysctl fingerprint read too few keys",
+      );
+    } finally {
+      if (wasRunning)
+        await timed("cluster start (it was running)", async () => run(clusterScript, ["start"]));
+    }
+  },
+);
