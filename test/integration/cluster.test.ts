@@ -50,6 +50,7 @@ interface HostFingerprint {
   sysctls: Record<string, string>;
   iptables: string[];
   ip6tables: string[];
+  nftTables: string[];
   mounts: string[];
   cgroups: string[];
   links: string[];
@@ -140,6 +141,10 @@ function fingerprint(): HostFingerprint {
     sysctls,
     iptables: iptablesRules("iptables-save"),
     ip6tables: iptablesRules("ip6tables-save"),
+    nftTables: run("nft", ["list", "tables"])
+      .split("\n")
+      .filter((l) => l !== "")
+      .sort(),
     mounts: mounts(),
     cgroups: kubepodsCgroups(),
     links: links(),
@@ -158,7 +163,15 @@ function diff(before: HostFingerprint, after: HostFingerprint): string[] {
       out.push(`sysctl ${k}: ${before.sysctls[k]} -> ${after.sysctls[k]}`);
     }
   }
-  for (const field of ["iptables", "ip6tables", "mounts", "cgroups", "links", "paths"] as const) {
+  for (const field of [
+    "iptables",
+    "ip6tables",
+    "nftTables",
+    "mounts",
+    "cgroups",
+    "links",
+    "paths",
+  ] as const) {
     const b = new Set(before[field]);
     const a = new Set(after[field]);
     for (const x of a) if (!b.has(x)) out.push(`${field}: added ${x}`);
