@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -252,14 +253,28 @@ function manifest(ns: string, image: string): string {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
+/** One GET on a new connection (no keep-alive: each request is balanced by kube-proxy anew). */
+function getOnce(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 2_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
+    req.on("error", reject);
+  });
+}
+
 async function getUntil(url: string, want: RegExp, seconds: number): Promise<string> {
   const deadline = Date.now() + seconds * 1000;
   let last = "";
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      last = `${res.status} ${await res.text()}`;
-      if (res.status === 200 && want.test(last)) return last;
+      const res = await getOnce(url);
+      last = `${res.status} ${res.body}`;
+      if (res.status === 200 && want.test(res.body)) return res.body;
     } catch (err) {
       last = String(err);
     }
