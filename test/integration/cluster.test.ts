@@ -82,9 +82,10 @@ function iptablesRules(cmd: string): string[] {
     .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
 }
 
-// The Docker engines of scripts/services (ours and other checkouts') mount and unmount
-// container filesystems all the time; they are not the cluster's.
-const DOCKER_MOUNT = /\/docker\/(overlay2|containers)\/|\/run\/d\//;
+// Other programs on this machine mount and unmount all the time, none of them in the cluster's
+// paths: the Docker engines of scripts/services (ours and other checkouts') and scratch
+// directories in /tmp (debootstrap's chroot in scripts/images mounts proc there).
+const FOREIGN_MOUNT = /\/docker\/(overlay2|containers)\/|\/run\/d\/|^\/tmp\//;
 
 function mounts(): string[] {
   return fs
@@ -96,7 +97,7 @@ function mounts(): string[] {
       const fsType = l.split(" - ")[1]?.split(" ")[0] ?? "?";
       return `${f[4]} ${fsType}`;
     })
-    .filter((m) => !DOCKER_MOUNT.test(m))
+    .filter((m) => !FOREIGN_MOUNT.test(m))
     .sort();
 }
 
