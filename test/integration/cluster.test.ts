@@ -182,6 +182,60 @@ function diff(before: HostFingerprint, after: HostFingerprint): string[] {
   return out;
 }
 
+/**
+ * The parts of a fingerprint that scripts/cluster recorded in its host snapshot at start.
+ * A running cluster's first stop is checked against it: a stop that restores nothing would
+ * otherwise hand the test a dirty host as its "before".
+ */
+function snapshotFingerprint(dir: string): Partial<HostFingerprint> {
+  const lines = (file: string) =>
+    fs
+      .readFileSync(path.join(dir, file), "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
+  const sysctls: Record<string, string> = {};
+  for (const l of lines("sysctls")) {
+    const i = l.indexOf("=");
+    sysctls[l.slice(0, i)] = l.slice(i + 1).replace(/\s+/g, " ");
+  }
+  const rules = (file: string) =>
+    lines(file)
+      .filter((l) => !l.startsWith("#"))
+      .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
+  return {
+    sysctls,
+    iptables: rules("iptables"),
+    ip6tables: rules("ip6tables"),
+    nftTables: lines("nft-tables").sort(),
+    cgroups: lines("cgroups").sort(),
+    links: lines("links").sort(),
+    paths: lines("paths").filter((p) => HOST_PATHS.includes(p)),
+  };
+}
+
+/** What differs between a snapshot's parts and the same parts of a fingerprint. */
+function diffSnapshot(snap: Partial<HostFingerprint>, now: HostFingerprint): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(snap.sysctls ?? {})) {
+    if (k in now.sysctls && now.sysctls[k] !== v)
+      out.push(`sysctl ${k}: ${v} -> ${now.sysctls[k]}`);
+  }
+  for (const field of [
+    "iptables",
+    "ip6tables",
+    "nftTables",
+    "cgroups",
+    "links",
+    "paths",
+  ] as const) {
+    const b = new Set(snap[field]);
+    const a = new Set(now[field]);
+    for (const x of a) if (!b.has(x)) out.push(`${field}: added ${x}`);
+    for (const x of b) if (!a.has(x)) out.push(`${field}: removed ${x}`);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- the pod
 
 /** A tiny HTTP server image on scripts/images' node base, pushed to the local registry. */
@@ -327,7 +381,9 @@ test(
     );
     const wasRunning = clusterRunning();
     if (wasRunning) {
+      const snap = snapshotFingerprint(path.join(rewindHome, "cluster", "host-snapshot"));
       await timed("cluster stop (it was running)", async () => run(clusterScript, ["stop"]));
+      assert.deepEqual(diffSnapshot(snap, fingerprint()), [], "stop did not restore its snapshot");
     }
     const before = fingerprint();
     const token = `t${randomBytes(4).toString("hex")}`;
@@ -371,9 +427,9 @@ test(
         await timed("cluster start (cleanup)", async () => run(clusterScript, ["start"]));
       }
       if (applied) kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"]);
-      if (!wasRunning && clusterRunning()) {
+      // Also after a start that failed half way: stop is idempotent.
+      if (!wasRunning)
         await timed("cluster stop (cleanup)", async () => run(clusterScript, ["stop"]));
-      }
     }
   },
 );
