@@ -239,7 +239,7 @@ function diffSnapshot(snap: Partial<HostFingerprint>, now: HostFingerprint): str
 // ---------------------------------------------------------------- the pod
 
 /** A tiny HTTP server image on scripts/images' node base, pushed to the local registry. */
-function buildEchoImage(registry: string, token: string): string {
+function buildEchoImage(registry: string): string {
   const base = `rewind/node-base:${process.version.slice(1)}`;
   const env = { ...process.env, DOCKER_BUILDKIT: "0" };
   const found = spawnSync("docker", ["image", "inspect", base], { stdio: "ignore", env });
@@ -259,9 +259,10 @@ function buildEchoImage(registry: string, token: string): string {
     );
     fs.writeFileSync(
       path.join(ctx, "Dockerfile"),
-      `FROM ${base}\nCOPY server.js /app/server.js\nENV TOKEN=${token}\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`,
+      `FROM ${base}\nCOPY server.js /app/server.js\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`,
     );
-    const image = `${registry}/rewind-cluster-echo:${token}`;
+    // One tag, the same content each run: the registry does not grow with test runs.
+    const image = `${registry}/rewind-cluster-echo:1`;
     run("docker", ["build", "-q", "-t", image, ctx], { env });
     run("docker", ["push", image], { env });
     run("docker", ["rmi", image], { env });
@@ -271,7 +272,8 @@ function buildEchoImage(registry: string, token: string): string {
   }
 }
 
-function manifest(ns: string, image: string): string {
+/** A namespace, a 2-replica Deployment whose pods answer "<token> from <pod name>", a Service. */
+function manifest(ns: string, image: string, token: string): string {
   const labels = { app: "echo" };
   const items = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
@@ -290,6 +292,7 @@ function manifest(ns: string, image: string): string {
               {
                 name: "echo",
                 image,
+                env: [{ name: "TOKEN", value: token }],
                 ports: [{ containerPort: 8080 }],
                 readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
               },
@@ -392,9 +395,9 @@ test(
     try {
       await timed("cluster start", async () => run(clusterScript, ["start"]));
       const image = await timed("echo image built and pushed", async () =>
-        buildEchoImage(registry, token),
+        buildEchoImage(registry),
       );
-      kubectl(["apply", "-f", "-"], manifest(ns, image));
+      kubectl(["apply", "-f", "-"], manifest(ns, image, token));
       applied = true;
       await timed("2 pods ready and answering through the Service", () =>
         servedByEveryPod(ns, token),
