@@ -169,6 +169,26 @@ describe("HAProxy at the front door (adapters/haproxy.ts, real engine)", () => {
     await res.arrayBuffer();
   });
 
+  test("HAProxy accepts the config without health checks too (haproxy -c)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-haproxy-c-"));
+    try {
+      writeProxyConfig(dir, { service: "proxy-test", port });
+      const output: Buffer[] = [];
+      const sink = new (await import("node:stream")).Writable({
+        write: (chunk: Buffer, _enc, done) => (output.push(chunk), done()),
+      });
+      const [result] = (await docker.run(
+        `${process.env.REWIND_REGISTRY}/rewind-haproxy:${HAPROXY_IMAGE_VERSION}`,
+        ["haproxy", "-c", "-f", "/state/haproxy.cfg"],
+        sink,
+        { HostConfig: { NetworkMode: "none", Binds: [`${dir}:/state:ro`], AutoRemove: true } },
+      )) as [{ StatusCode: number }];
+      assert.equal(result.StatusCode, 0, Buffer.concat(output).toString());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a 100 MB upload streams through the proxy during a switch and arrives intact", async () => {
     const a = await startReplica("upload-a");
     await setUpstreams(socketPath, [a.upstream]);
