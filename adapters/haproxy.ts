@@ -33,6 +33,11 @@ import {
  */
 export const HAPROXY_IMAGE_VERSION = "1";
 
+/** The proxy image in `registry` (`host:port`), as scripts/images pushes it. */
+export function haproxyImage(registry: string): string {
+  return `${registry}/rewind-haproxy:${HAPROXY_IMAGE_VERSION}`;
+}
+
 const COMMAND_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
 

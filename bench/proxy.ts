@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import {
-  HAPROXY_IMAGE_VERSION,
+  haproxyImage,
   proxyContainer,
   setUpstreams,
   waitProxyReady,
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     containers.push(
       await runContainer(docker, {
         name: `rewind-bench-haproxy-${tag}`,
-        image: `${registry}/rewind-haproxy:${HAPROXY_IMAGE_VERSION}`,
+        image: haproxyImage(registry),
         labels: { "rewind.bench": "proxy" },
         env: {},
         command: container.command,

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   HAPROXY_IMAGE_VERSION,
+  haproxyImage,
   currentUpstreams,
   drainUpstreams,
   proxyContainer,
@@ -130,7 +131,7 @@ describe("HAProxy at the front door (adapters/haproxy.ts, real engine)", () => {
     const container = proxyContainer(stateDir);
     containerId = await runContainer(docker, {
       name: `rewind-haproxy-test-${randomBytes(3).toString("hex")}`,
-      image: `${registry}/rewind-haproxy:${HAPROXY_IMAGE_VERSION}`,
+      image: haproxyImage(registry),
       labels: { "rewind.test": "haproxy" },
       env: {},
       command: container.command,
@@ -178,7 +179,7 @@ describe("HAProxy at the front door (adapters/haproxy.ts, real engine)", () => {
         write: (chunk: Buffer, _enc, done) => (output.push(chunk), done()),
       });
       const [result] = (await docker.run(
-        `${process.env.REWIND_REGISTRY}/rewind-haproxy:${HAPROXY_IMAGE_VERSION}`,
+        haproxyImage(process.env.REWIND_REGISTRY ?? ""),
         ["haproxy", "-c", "-f", "/state/haproxy.cfg"],
         sink,
         { HostConfig: { NetworkMode: "none", Binds: [`${dir}:/state:ro`], AutoRemove: true } },
