@@ -106,6 +106,13 @@ export function writeProxyConfig(
   args: ProxyConfigArgs,
 ): ProxyFiles & { readonly changed: boolean } {
   const files = proxyFiles(stateDir);
+  // sun_path holds 108 bytes with the NUL; a longer path fails only later, at connect().
+  if (Buffer.byteLength(files.socketPath) > 107) {
+    throw new Error(
+      `the proxy's admin socket ${files.socketPath} is longer than a unix socket path may be ` +
+        `(107 bytes); allowed: a shorter state directory (e.g. a shorter REWIND_HOME)`,
+    );
+  }
   const text = haproxyConfig(args);
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   let before: string | undefined;
@@ -178,6 +185,10 @@ const MAINT_BITS = 0x01 | 0x02 | 0x20;
 const DRAIN_BITS = 0x08 | 0x10;
 // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping.
 const OP_RUNNING = 2;
+// srv_check_state: CHK_ST_CONFIGURED | CHK_ST_ENABLED, a health check is on.
+const CHECK_ON = 0x02 | 0x04;
+// srv_check_result: CHK_RES_PASSED, CHK_RES_CONDPASS.
+const CHECK_PASSED = new Set([3, 4]);
 
 /** Rows of a table whose header line starts with `# ` and whose fields are split by `sep`. */
 function table(text: string, sep: RegExp | string): Record<string, string>[] {
@@ -200,6 +211,7 @@ export function parseServersState(text: string): Slot[] {
   return table(text, " ").map((row) => {
     const admin = Number(row.srv_admin_state);
     const op = Number(row.srv_op_state);
+    const checked = (Number(row.srv_check_state) & CHECK_ON) === CHECK_ON;
     if (!Number.isInteger(admin) || !Number.isInteger(op) || row.srv_name === undefined) {
       throw new Error(`the proxy reported an unreadable server row: ${JSON.stringify(row)}`);
     }
@@ -209,7 +221,13 @@ export function parseServersState(text: string): Slot[] {
       name: row.srv_name,
       upstream: `${row.srv_addr}:${row.srv_port}`,
       admin: state,
-      up: state !== "maint" && op === OP_RUNNING,
+      checked,
+      // A slot leaving maint counts as running before its first check; with checks on, it is
+      // up only once a check has passed.
+      up:
+        state !== "maint" &&
+        op === OP_RUNNING &&
+        (!checked || CHECK_PASSED.has(Number(row.srv_check_result))),
       sessions: 0,
     };
   });
@@ -249,7 +267,7 @@ async function apply(socketPath: string, command: string, ok: RegExp = /^\s*$/):
   }
 }
 
-async function applyAction(socketPath: string, action: SlotAction): Promise<void> {
+async function applyAction(socketPath: string, action: SlotAction, checked = false): Promise<void> {
   const server = `${BACKEND}/${action.slot}`;
   switch (action.kind) {
     case "fill": {
@@ -260,6 +278,11 @@ async function applyAction(socketPath: string, action: SlotAction): Promise<void
         /changed|no need to change/i,
       );
       await apply(socketPath, `set server ${server} state ready`);
+      if (checked) {
+        // A slot leaving maint counts as up, with the last check result of its previous
+        // upstream; down until its own first check passes, it gets no request before that.
+        await apply(socketPath, `set server ${server} health down`);
+      }
       return;
     }
     case "ready":
@@ -288,7 +311,8 @@ export interface SwitchResult {
  * that leave are put in drain; then the proxy is read back until it serves exactly that list.
  * Requests in flight on drained slots continue.
  * @throws Error when the list does not fit, a slot does not come up within `confirmMs` (the
- * old upstreams are then still serving: nothing was drained), or HAProxy refuses a command.
+ * slots just filled go back to maint and the old upstreams keep serving: nothing was drained),
+ * or HAProxy refuses a command.
  */
 export async function setUpstreams(
   socketPath: string,
@@ -296,23 +320,36 @@ export async function setUpstreams(
   options: { readonly confirmMs?: number } = {},
 ): Promise<SwitchResult> {
   const confirmMs = options.confirmMs ?? 30_000;
-  const plan = planSwitch(await showSlots(socketPath), upstreams);
+  const before = await showSlots(socketPath);
+  const plan = planSwitch(before, upstreams);
   const ups = plan.actions.filter((a) => a.kind !== "drain");
   const drains = plan.actions.filter((a) => a.kind === "drain");
   for (const action of ups) {
-    await applyAction(socketPath, action);
+    await applyAction(socketPath, action, before.find((s) => s.name === action.slot)?.checked);
   }
   // Never drain the old before the new take requests: with health checks on, a slot set ready
   // serves only after its first check passes.
-  await waitSlots(socketPath, confirmMs, (slots) => {
-    const bad = plan.serving.filter(({ slot, upstream }) => {
-      const s = slots.find((x) => x.name === slot);
-      return s === undefined || s.upstream !== upstream || s.admin !== "ready" || !s.up;
+  try {
+    await waitSlots(socketPath, confirmMs, (slots) => {
+      const bad = plan.serving.filter(({ slot, upstream }) => {
+        const s = slots.find((x) => x.name === slot);
+        return s === undefined || s.upstream !== upstream || s.admin !== "ready" || !s.up;
+      });
+      return bad.length === 0
+        ? undefined
+        : `${bad.map((b) => `${b.upstream} (${b.slot})`).join(", ")} not up`;
     });
-    return bad.length === 0
-      ? undefined
-      : `${bad.map((b) => `${b.upstream} (${b.slot})`).join(", ")} not up`;
-  });
+  } catch (err) {
+    // Back to what served before: each slot changed here returns to its previous state.
+    for (const action of ups) {
+      const was = before.find((s) => s.name === action.slot)?.admin ?? "maint";
+      await apply(socketPath, `set server ${BACKEND}/${action.slot} state ${was}`);
+    }
+    const still = servedUpstreams(before);
+    throw new Error(
+      `${(err as Error).message}; the proxy still serves ${still.join(", ") || "nothing"}`,
+    );
+  }
   for (const action of drains) {
     await applyAction(socketPath, action);
   }

@@ -12,7 +12,12 @@ export interface Slot {
   /** `host:port` it points at (the placeholder `127.0.0.1:1` before it was ever filled). */
   readonly upstream: string;
   readonly admin: AdminState;
-  /** It passes its health check (always true when checks are off and it is not in maint). */
+  /** A health check is on for it (the config has a ready path). */
+  readonly checked: boolean;
+  /**
+   * It takes requests and, when health checks are on, its last check passed (HAProxy counts a
+   * slot leaving maint as running before its first check).
+   */
   readonly up: boolean;
   /** Requests (streams, WebSocket tunnels) on it now, queued ones included. */
   readonly sessions: number;

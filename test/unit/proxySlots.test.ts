@@ -6,7 +6,15 @@ import { Slot, drainStatus, planSwitch, servedUpstreams } from "../../domain/pro
 const PLACEHOLDER = "127.0.0.1:1";
 
 function slot(n: number, over: Partial<Slot> = {}): Slot {
-  return { name: `s${n}`, upstream: PLACEHOLDER, admin: "maint", up: false, sessions: 0, ...over };
+  return {
+    name: `s${n}`,
+    upstream: PLACEHOLDER,
+    admin: "maint",
+    checked: false,
+    up: false,
+    sessions: 0,
+    ...over,
+  };
 }
 
 function empty(count: number): Slot[] {
