@@ -77,8 +77,16 @@ function statusCode(err: unknown): number | undefined {
     : undefined;
 }
 
-/** Pulls `ref` unless the engine has it already (images built and pushed locally it has). */
-export async function ensureImage(docker: Docker, ref: string): Promise<void> {
+/**
+ * Pulls `ref` unless the engine has it already (images built and pushed locally it has).
+ * @param auth the registry's credentials, for the engine's own auth (X-Registry-Auth); see
+ * adapters/registryAuth.ts's dockerAuthConfig. Anonymous when undefined.
+ */
+export async function ensureImage(
+  docker: Docker,
+  ref: string,
+  auth?: { username: string; password: string; serveraddress: string },
+): Promise<void> {
   try {
     await docker.getImage(ref).inspect();
     return;
@@ -88,18 +96,27 @@ export async function ensureImage(docker: Docker, ref: string): Promise<void> {
     }
   }
   const at = ref.lastIndexOf("@");
-  const stream = await docker.createImage(
-    at < 0 ? { fromImage: ref } : { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) },
-  );
+  const options =
+    at < 0 ? { fromImage: ref } : { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) };
+  // The credentials go in the auth argument, never in the options: those become the query string.
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await (auth === undefined
+      ? docker.createImage(options)
+      : docker.createImage(auth, options));
+  } catch (err) {
+    // A refused login is an HTTP error of the request itself, not an event in the stream.
+    throw new Error(pullFailure(ref, (err as Error).message, auth));
+  }
   await new Promise<void>((resolve, reject) => {
     let failure: string | undefined;
     docker.modem.followProgress(
       stream,
       (err: Error | null) =>
         err !== null
-          ? reject(new Error(`docker pull ${ref} failed: ${err.message}`))
+          ? reject(new Error(pullFailure(ref, err.message, auth)))
           : failure !== undefined
-            ? reject(new Error(`docker pull ${ref} failed: ${failure}`))
+            ? reject(new Error(pullFailure(ref, failure, auth)))
             : resolve(),
       // The engine reports a failed pull as an event in a 200 stream, not as an HTTP error.
       (event: { error?: string }) => {
@@ -109,6 +126,23 @@ export async function ensureImage(docker: Docker, ref: string): Promise<void> {
       },
     );
   });
+}
+
+/** The engine's reason, with the password cut out should the engine ever echo it. */
+function pullFailure(
+  ref: string,
+  reason: string,
+  auth: { username: string; password: string } | undefined,
+): string {
+  const safe =
+    auth === undefined || auth.password === "" ? reason : reason.split(auth.password).join("***");
+  const hint = !/unauthorized|authentication required|denied/i.test(safe)
+    ? ""
+    : auth === undefined
+      ? "; the registry wants credentials: set rewind:app.registry.username and rewind:app.registry.password"
+      : `; the registry refused user "${auth.username}" (rewind:app.registry.username, ` +
+        "rewind:app.registry.password)";
+  return `docker pull ${ref} failed: ${safe}${hint}`;
 }
 
 /** What to run. */

@@ -1,6 +1,6 @@
 // The image registry over its HTTP API (distribution spec v2): a pinned version becomes a
-// manifest digest, so what runs is immutable even if the tag later moves. Only anonymous
-// access: Rewind's registries are local or reached through a pull-through proxy.
+// manifest digest, so what runs is immutable even if the tag later moves. Anonymous unless
+// credentials are given; with them, the registry's basic or token flow (adapters/registryAuth.ts).
 //
 // Errors are plain Errors whose message is written for the user.
 import { createHash } from "node:crypto";
@@ -10,6 +10,7 @@ import {
   registryBaseUrl,
   versionProblem,
 } from "../domain/imageRepository";
+import { RegistryCredentials, registryFetch } from "./registryAuth";
 
 // Every manifest kind an engine can run: Docker schema 2 and OCI, single-platform and index.
 // Asking for all of them makes the registry answer with the digest it stores, the one
@@ -23,7 +24,15 @@ const MANIFEST_TYPES = [
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-async function request(url: string, method: "GET" | "HEAD", accept?: string): Promise<Response> {
+async function request(
+  url: string,
+  method: "GET" | "HEAD",
+  accept?: string,
+  auth?: { repositoryPath: string; credentials?: RegistryCredentials },
+): Promise<Response> {
+  if (auth !== undefined) {
+    return registryFetch(url, method, { accept, ...auth });
+  }
   try {
     return await fetch(url, {
       method,
@@ -39,11 +48,17 @@ async function request(url: string, method: "GET" | "HEAD", accept?: string): Pr
   }
 }
 
-/** The tags of a repository, or undefined when the repository itself does not exist. */
-export async function listTags(image: string): Promise<string[] | undefined> {
+/**
+ * The tags of a repository, or undefined when the repository itself does not exist.
+ * @param credentials for a registry that wants them; anonymous when undefined.
+ */
+export async function listTags(
+  image: string,
+  credentials?: RegistryCredentials,
+): Promise<string[] | undefined> {
   const repo = parseRepository(image);
   const url = `${registryBaseUrl(repo.registry)}/v2/${repo.path}/tags/list`;
-  const res = await request(url, "GET");
+  const res = await request(url, "GET", undefined, { repositoryPath: repo.path, credentials });
   if (res.status === 404) {
     await res.arrayBuffer();
     return undefined;
@@ -58,18 +73,25 @@ export async function listTags(image: string): Promise<string[] | undefined> {
 /**
  * Resolves `image:version` to the digest of its manifest. A version that is already a digest
  * is checked to exist, so a typo in a digest fails here rather than at `docker pull`.
- * @throws Error naming the repository, the version and the versions that do exist.
+ * @param credentials for a registry that wants them; anonymous when undefined.
+ * @throws Error naming the repository, the version and the versions that do exist; or, for a
+ * registry that wants credentials, naming the registry and the config keys (never the password).
  */
-export async function resolveDigest(image: string, version: string): Promise<string> {
+export async function resolveDigest(
+  image: string,
+  version: string,
+  credentials?: RegistryCredentials,
+): Promise<string> {
   const problem = versionProblem(version);
   if (problem !== undefined) {
     throw new Error(problem);
   }
   const repo = parseRepository(image);
   const url = `${registryBaseUrl(repo.registry)}/v2/${repo.path}/manifests/${version}`;
-  const head = await request(url, "HEAD", MANIFEST_TYPES);
+  const auth = { repositoryPath: repo.path, credentials };
+  const head = await request(url, "HEAD", MANIFEST_TYPES, auth);
   if (head.status === 404) {
-    throw new Error(missingVersionMessage(image, version, await listTags(image)));
+    throw new Error(missingVersionMessage(image, version, await listTags(image, credentials)));
   }
   if (!head.ok) {
     throw new Error(`the registry answered HTTP ${head.status} to HEAD ${url}`);
@@ -79,7 +101,7 @@ export async function resolveDigest(image: string, version: string): Promise<str
     return header;
   }
   // The header is optional in the spec; the digest is then the hash of the bytes served.
-  const get = await request(url, "GET", MANIFEST_TYPES);
+  const get = await request(url, "GET", MANIFEST_TYPES, auth);
   if (!get.ok) {
     throw new Error(`the registry answered HTTP ${get.status} to GET ${url}`);
   }
