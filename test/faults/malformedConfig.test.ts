@@ -64,13 +64,19 @@ const cases: Case[] = [
     set: { "rewind:database.url": { value: "postgres://rewind@127.0.0.1:1/db", secret: true } },
     says: [KEY("rewind:database.url is [secret]"), /with its password/, /config set --secret/],
   },
+  {
+    // The config's image grammar takes Docker Hub short names; AppService refuses them. Its
+    // message names the value and the component, not yet the key.
+    name: "rewind:app.image without a registry host",
+    set: { "rewind:app.image": "UPPER/case" },
+    says: [/AppService "hunter-app": image "UPPER\/case" names no registry host; allowed:/],
+  },
   // The schema, one key at a time.
   ...(
     [
       ["rewind:app.name", "Hunter", /DNS label/],
       ["rewind:app.name", "-hunter", /DNS label/],
       ["rewind:app.image", "127.0.0.1:1/hunter:1.0.0", /without tag or digest/],
-      ["rewind:app.image", "UPPER/case", /without tag or digest/],
       ["rewind:app.version", "latest", /not "latest"/],
       ["rewind:app.version", "1.0.0 beta", /immutable image tag/],
       ["rewind:app.replicas", "0", /at least 1/],
