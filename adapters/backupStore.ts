@@ -25,7 +25,8 @@ import {
   overallSha256,
 } from "../domain/snapshotManifest";
 
-const PARTIAL_PREFIX = ".partial-";
+/** Where a snapshot is written until it is complete; `rewind recover` removes leftovers. */
+export const PARTIAL_PREFIX = ".partial-";
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 

@@ -79,6 +79,26 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
 }
 
+// Which stack this process works for (`<project>/<stack>`), put into every session's
+// application_name so the holder of the migration lock can be named by stack. One provider
+// process serves one stack's update.
+let sessionStack = "";
+
+/** Tags this process's sessions with the stack it works for (see {@link lockHolderStack}). */
+export function identifySessions(stackId: string): void {
+  sessionStack = stackId;
+}
+
+/** `rewind-migration rewind/prod`: PostgreSQL keeps the first 63 bytes. */
+export function sessionName(purpose: string, stackId = sessionStack): string {
+  return stackId === "" ? purpose : `${purpose} ${stackId}`;
+}
+
+/** The stack an application_name written by {@link sessionName} names, if it names one. */
+export function lockHolderStack(applicationName: string): string | undefined {
+  return /^rewind(?:-[a-z]+)? (\S+)$/.exec(applicationName)?.[1];
+}
+
 // Error codes of a database that is there but refuses us, mapped to the fix.
 const REFUSALS: Record<string, string> = {
   "28P01": "the password was rejected; check the password in rewind:database.url",
@@ -97,7 +117,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const where = describeDatabase(url);
   const config: ClientConfig = {
     connectionString: url,
-    application_name: options.applicationName ?? "rewind",
+    application_name: sessionName(options.applicationName ?? "rewind"),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
   };
   const client = new Client(config);
@@ -257,7 +277,9 @@ async function describeLockHolder(client: Client): Promise<string> {
   const app = row.application_name === "" ? "" : ` (${row.application_name})`;
   const from = row.client_addr === null ? "" : ` from ${row.client_addr}`;
   const since = row.since === null ? "" : `, connected since ${row.since}`;
-  return `PostgreSQL backend pid ${row.pid}${app}${from}${since}`;
+  const stack = lockHolderStack(row.application_name);
+  const who = stack === undefined ? "" : `stack ${JSON.stringify(stack)}, `;
+  return `${who}PostgreSQL backend pid ${row.pid}${app}${from}${since}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,7 +411,12 @@ export const RESTORES_TABLE = "public.rewind_restores";
 /** Records that snapshot `snapshotId` (taken at `revision`) was restored just now. */
 export async function recordRestore(
   client: Client,
-  restore: { readonly snapshotId: string; readonly revision: Revision },
+  restore: {
+    readonly snapshotId: string;
+    readonly revision: Revision;
+    /** App containers of another version than the pin, stopped for good (issue 10, defect 4). */
+    readonly leftStopped?: readonly string[];
+  },
 ): Promise<void> {
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${RESTORES_TABLE} (
@@ -400,10 +427,13 @@ export async function recordRestore(
        restored_by text NOT NULL DEFAULT current_user
      )`,
   );
-  await client.query(`INSERT INTO ${RESTORES_TABLE} (snapshot_id, revision) VALUES ($1, $2)`, [
-    restore.snapshotId,
-    restore.revision,
-  ]);
+  await client.query(
+    `ALTER TABLE ${RESTORES_TABLE} ADD COLUMN IF NOT EXISTS left_stopped text[] NOT NULL DEFAULT '{}'`,
+  );
+  await client.query(
+    `INSERT INTO ${RESTORES_TABLE} (snapshot_id, revision, left_stopped) VALUES ($1, $2, $3)`,
+    [restore.snapshotId, restore.revision, restore.leftStopped ?? []],
+  );
 }
 
 /** The snapshot restored last into the database at `url`; undefined if none ever was. */

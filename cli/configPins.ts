@@ -1,11 +1,11 @@
 // How Rewind writes pins into a stack's config: the whole `rewind:*` config of an earlier update
 // (rollback), or single leaves (`release --set`). Pure: this file decides which `pulumi config`
-// commands to run; cli/engine.ts runs them.
+// commands to run; cli/stackAccess.ts runs them.
 //
 // Two facts of the Pulumi CLI v3.259.0 shape it (checked on this file backend):
 // - `stack history --show-secrets` marks a whole namespace secret when one leaf is, so which
 //   leaf was secret is lost. Rewind re-secures the leaves that may hold credentials
-//   (components/config.ts masks the same ones: rewind:database.url, rewind:app.env.*); a
+//   (domain/config/ masks the same ones: rewind:database.url, rewind:app.env.*); a
 //   secret namespace without such a leaf is written as one secret, never as plaintext.
 // - `config set --path` turns "true"/"false" and integers into booleans and numbers and cannot
 //   combine --secret with --type, while `config set-all --json` keeps JSON types exactly but
@@ -14,7 +14,7 @@
 //   namespace to be one secret.
 import { UserError } from "../domain/errors";
 import { namespaces } from "../domain/config";
-import { ConfigEntry, StackConfig, isRecord, namespaceObject } from "./updates";
+import { ConfigEntry, StackConfig, isRecord, namespaceObject } from "../domain/pins";
 import { UsageError } from "./options";
 
 /** Leaves that may hold credentials, by namespace: at or under these paths. */

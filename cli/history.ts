@@ -4,7 +4,7 @@
 // of updates cost what ten do.
 import * as path from "node:path";
 import { listSnapshots } from "../adapters/backupStore";
-import { StackSession, defaultProjectDir } from "./engine";
+import { StackAccess, defaultProjectDir } from "./stackAccess";
 import {
   COMMON_HELP,
   CliIo,
@@ -14,13 +14,8 @@ import {
   parseCommand,
   stringOption,
 } from "./options";
-import {
-  HistoryEntry,
-  HistoryRow,
-  SnapshotRecord,
-  formatHistoryTable,
-  historyRows,
-} from "./updates";
+import { HistoryEntry, SnapshotRecord } from "../domain/pins";
+import { HistoryRow, formatHistoryTable, historyRows } from "./stackHistory";
 
 const usage = `Usage: rewind history [--limit N] [--json] [--stack S]
 
@@ -67,7 +62,7 @@ export function collectSnapshots(
 
 /** History entries and their rows, from one history and one outputs call. */
 export async function readHistory(
-  session: StackSession,
+  session: StackAccess,
 ): Promise<{ entries: HistoryEntry[]; rows: HistoryRow[] }> {
   const [entries, outputs] = await Promise.all([session.history(), session.outputs()]);
   const rows = historyRows(entries, collectSnapshots(session.workDir, entries), outputs);
@@ -89,7 +84,7 @@ export const history: Command = {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new UsageError(`--limit ${limitText}: expected a whole number of at least 1`);
     }
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const { rows } = await readHistory(session);
       const shown = limit === undefined ? rows : rows.slice(0, limit);

@@ -9,9 +9,19 @@ import { CliIo, Command, ExitCode, UsageError } from "./options";
 import { plan } from "./plan";
 import { release } from "./release";
 import { report } from "./report";
+import { recover } from "./recover";
 import { rollback } from "./rollback";
+import { status } from "./status";
 
-export const COMMANDS: readonly Command[] = [history, plan, rollback, release, report];
+export const COMMANDS: readonly Command[] = [
+  status,
+  history,
+  plan,
+  rollback,
+  release,
+  recover,
+  report,
+];
 
 export const USAGE = `Usage: rewind <command> [options]
 

@@ -1,4 +1,4 @@
-// `rewind plan --to <update|version>`: what a rollback would do, before doing it. The preview
+// `rewind plan --to-update N | --to-version V`: what a rollback would do, before doing it. The preview
 // runs against a temporary copy of the stack's config file with the target config written into
 // it (pulumi preview --config-file); the stack's own config file is never written, so there is
 // nothing to put back and nothing left changed if the preview is interrupted.
@@ -14,40 +14,36 @@ import {
   pinConfig,
   withRevisionList,
 } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
-import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
+import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { PolicyPack, resolvePolicyPack } from "./policyPack";
+import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, stringOption } from "./options";
 import {
   CurrentState,
   PreviewOutcome,
   RollbackPlan,
   buildRollbackPlan,
-  formatRollbackPlan,
   planOrdering,
-} from "./rollbackPlan";
-import {
-  HistoryEntry,
-  SnapshotRecord,
-  StackConfig,
-  isGood,
-  readPins,
-  resolveTarget,
-} from "./updates";
+} from "../domain/rollbackPlan";
+import { formatRollbackPlan } from "./rollbackPlanText";
+import { HistoryEntry, SnapshotRecord, StackConfig, isGood, readPins } from "../domain/pins";
+import { TargetSelector, resolveTarget } from "./stackHistory";
+import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
 
-const usage = `Usage: rewind plan --to <update|version> [--restore] [--skip-preview] [--json] [--stack S]
+const usage = `Usage: rewind plan (--to-update N | --to-version V) [--restore] [--skip-preview]
+                   [--policy-config NAME] [--json] [--stack S]
 
-What \`rewind rollback --to\` would do, without doing it: app version from → to, schema
+What \`rewind rollback\` would do, without doing it: app version from → to, schema
 revision from → to and whether every step down has a down script, the snapshot a restore
 would use (the newest checksum-verified one at the target revision), the decision (app only,
 migration down, restore, or refused) with the runbook's method and time target, and the
-\`pulumi preview\` of the target config.
-
---to takes an update number (see rewind history) or an app version (the newest succeeded
-update that ran it).
+\`pulumi preview\` of the target config with the policy pack. \`rewind rollback --dry-run\`
+is the same command.
 
 Options:
-  --to X          the update or app version to roll back to (required)
+${TARGET_HELP}
   --restore       plan pinning the snapshot to restore as well (when a step down is irreversible)
   --skip-preview  no pulumi preview (faster; the plan is then the planner's alone)
+  --policy-config NAME  preview with policy/config/NAME.json instead of the stack's own
   --json          the plan as JSON
 ${COMMON_HELP}
 
@@ -67,9 +63,15 @@ export interface PlannedRollback {
  * @param previewOn Runs the preview in a copy of the config file, printing progress.
  */
 export async function planRollback(
-  session: StackSession,
-  to: string,
-  options: { restore: boolean; preview: boolean; io: CliIo; quiet: boolean },
+  session: StackAccess,
+  to: TargetSelector,
+  options: {
+    restore: boolean;
+    preview: boolean;
+    io: CliIo;
+    quiet: boolean;
+    policy?: PolicyPack;
+  },
 ): Promise<PlannedRollback> {
   const [entries, outputs, currentConfig] = await Promise.all([
     session.history(),
@@ -140,7 +142,7 @@ export async function planRollback(
       for (const command of pinCommands(writes, session.name, file)) {
         await session.pulumi(command.args, command.stdin);
       }
-      return session.preview(file, progressPrinter(options.io, options.quiet));
+      return session.preview(file, progressPrinter(options.io, options.quiet), options.policy);
     });
     preview = { ok: outcome.ok, changes: outcome.changes, error: outcome.error };
   }
@@ -225,9 +227,10 @@ export const plan: Command = {
     const { common, values } = parseCommand(
       args,
       {
-        to: { type: "string" },
+        ...TARGET_OPTIONS,
         restore: { type: "boolean", default: false },
         "skip-preview": { type: "boolean", default: false },
+        "policy-config": { type: "string" },
       },
       io.env,
     );
@@ -235,18 +238,19 @@ export const plan: Command = {
       io.stdout(`${usage}\n`);
       return ExitCode.ok;
     }
-    const to = requiredOption(
-      values,
-      "to",
-      "an update number or an app version (see rewind history)",
-    );
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const to = targetOption(values);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const { plan: result } = await planRollback(session, to, {
         restore: values.restore === true,
         preview: values["skip-preview"] !== true,
         io,
         quiet: common.quiet,
+        policy: resolvePolicyPack(
+          session.workDir,
+          session.name,
+          stringOption(values, "policy-config"),
+        ),
       });
       io.stdout(common.json ? `${JSON.stringify(result, null, 2)}\n` : formatRollbackPlan(result));
       return planWorks(result) ? ExitCode.ok : ExitCode.failed;

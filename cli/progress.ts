@@ -2,6 +2,7 @@
 // and what a failed update's events say about its cause. Pure: the Automation API's onEvent
 // feeds these functions, the command writes the lines to stderr.
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { FailureCause } from "../domain/rollbackPlan";
 
 /** What the renderer remembers between events: when each resource's step began. */
 export interface ProgressState {
@@ -142,21 +143,6 @@ function firstLines(text: string): string {
   return gist.length > 240 ? `${gist.slice(0, 239)}…` : gist;
 }
 
-/** What a failed update's events say about why it failed. */
-export interface FailureCause {
-  /**
-   * Health checks failed: the HealthGate's probes, smoke requests or SQL checks, or the new app
-   * version never became ready during its health-gated switch.
-   */
-  readonly gateFailed: boolean;
-  /** A Migration's step failed. */
-  readonly migrationFailed: boolean;
-  /** `HealthGate hunter-gate`, ... for each resource whose step failed. */
-  readonly failedResources: readonly string[];
-  /** The first error diagnostic, for the report and the chat message. */
-  readonly firstError: string | undefined;
-}
-
 // Matched on the type's last segment: `pulumi-nodejs:dynamic/rewind:HealthGate` for the dynamic
 // resources (docs/architecture.md), whatever a component around them is called.
 const GATE = /^HealthGate$/;
@@ -200,13 +186,4 @@ export function classifyFailure(events: readonly EngineEvent[]): FailureCause {
     failedResources: [...failed.keys()].map((urn) => describe(urn, failed.get(urn))),
     firstError,
   };
-}
-
-/** `health checks failed`, `migration failed`, `update failed`: the cause in a few words. */
-export function causeWords(cause: Pick<FailureCause, "gateFailed" | "migrationFailed">): string {
-  return cause.migrationFailed
-    ? "migration failed"
-    : cause.gateFailed
-      ? "health checks failed"
-      : "update failed";
 }

@@ -1,4 +1,4 @@
-// `rewind release [--set key=value …]`: way 3 of DESIGN.md "Rollback, three ways". Pins the
+// `rewind release [--set key=value …]`: the automatic rollback (README.md). Pins the
 // --set values (path config), runs `pulumi up`; if the update fails (the health gate, a
 // migration, anything), pins the last known-good config (the newest succeeded update's) as the
 // runbooks' decision tree says and runs `pulumi up` again.
@@ -19,8 +19,13 @@ import {
   rawConfig,
   withRevisionList,
 } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
+import { EngineOutcome, StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { acquireConfigLock, describeHolder, lockWaitMs } from "./configLock";
 import { readHistory } from "./history";
+import { requireRecovered } from "./recover";
+import { judgeStack } from "./recoveryPlan";
+import { engineLocks } from "./stackRecovery";
+import { resolvePolicyPack } from "./policyPack";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
   COMMON_HELP,
@@ -32,38 +37,39 @@ import {
   stringOption,
 } from "./options";
 import { restoreCandidate } from "./plan";
-import { causeWords, classifyFailure } from "./progress";
-import { autoRollbackMessage, chooseAutoRollback, formatChanges } from "./rollbackPlan";
+import { causeWords } from "../domain/rollbackPlan";
+import { classifyFailure } from "./progress";
+import { autoRollbackMessage } from "./rollbackMessages";
+import { chooseAutoRollback } from "../domain/rollbackPlan";
+import { formatChanges } from "./rollbackPlanText";
 import { buildReport, formatReport, webhookPayload } from "./rollbackReport";
-import {
-  HistoryEntry,
-  Pins,
-  StackConfig,
-  formatSeconds,
-  lastKnownGood,
-  shortDigest,
-} from "./updates";
+import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
+import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
-                      [--report FILE] [--notify URL] [--json] [--stack S]
+                      [--recover] [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
 
 Pins the --set values in the stack's config and runs pulumi up. If the update fails (the
 health gate, a migration, anything), pins the last known-good config (the newest succeeded
 update's) and runs pulumi up again, following the runbooks' decision tree: a failed
 migration goes down, or restores the snapshot taken before it when a step has no down
-script; a failed gate rolls the app back.
+script; a failed gate rolls the app back. The update runs with the policy pack (policy/, with
+policy/config/<stack>.json when it exists, as the CI gate); a mandatory violation stops it
+before the resource it names changes, and the release exits 2 without a rollback.
 
 Options:
   --set K=V         a config pin, e.g. rewind:app.version=1.1.0 or rewind:database.revision=0002
                     (path syntax; the value keeps the type the key has now; repeatable)
   --set-secret K=V  the same, stored as a secret (rewind:database.url always is)
+  --recover         first put right what a killed update left behind (see rewind recover)
+  --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --report FILE     after an automatic rollback, write the rollback report (Markdown) there
   --notify URL      after an automatic rollback, POST the chat message (JSON) to this webhook
   --json            the outcome as JSON on stdout
 ${COMMON_HELP}
 
-Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input (nothing
-changed); 3 the release failed and was not rolled back (no known-good update, no safe method,
+Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input or refused by
+the policy pack or the stack is locked (nothing changed, the config file as it was); 3 the release failed and was not rolled back (no known-good update, no safe method,
 or the rollback failed too).`;
 
 export const release: Command = {
@@ -78,6 +84,8 @@ export const release: Command = {
         "set-secret": { type: "string", multiple: true },
         report: { type: "string" },
         notify: { type: "string" },
+        "policy-config": { type: "string" },
+        recover: { type: "boolean", default: false },
       },
       io.env,
     );
@@ -89,9 +97,23 @@ export const release: Command = {
     const notifyUrl = stringOption(values, "notify");
     const webhook = notifyUrl === undefined ? undefined : checkWebhookUrl(notifyUrl);
 
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
+    const policy = resolvePolicyPack(
+      session.workDir,
+      session.name,
+      stringOption(values, "policy-config"),
+    );
+    const lock = await acquireConfigLock(
+      session.configFile(),
+      session.name,
+      ["rewind release", ...args].join(" "),
+      lockWaitMs(io.env),
+    );
+    if (lock.replaced !== undefined) {
+      io.stderr(`Replaced the lock of ${describeHolder(lock.replaced)}: that process is gone.\n`);
+    }
     try {
-      const [config, entries] = await Promise.all([session.config(), session.history()]);
+      let [config, entries] = await Promise.all([session.config(), session.history()]);
       const pins: LeafPin[] = [
         ...stringList(values, "set").map((s) => parseSet(s, config)),
         ...stringList(values, "set-secret").map((s) => parseSet(s, config, true)),
@@ -102,8 +124,20 @@ export const release: Command = {
       const next = applyLeafPins(config, pins);
       parseConfig(session.name, rawConfig(next));
 
+      if (
+        await requireRecovered(session, io, config, {
+          recover: values.recover === true,
+          quiet: common.quiet,
+          command: "rewind release",
+        })
+      ) {
+        [config, entries] = await Promise.all([session.config(), session.history()]);
+      }
       const good = lastKnownGood(entries);
       const message = ["rewind release", describePins(pins)].filter(Boolean).join(" ");
+      // The file as it was, to put back byte for byte when the release changes nothing.
+      const configFile = session.configFile();
+      const original = readFileOrUndefined(configFile);
       for (const command of leafCommands(pins, session.name)) {
         await session.pulumi(command.args, command.stdin);
       }
@@ -111,7 +145,30 @@ export const release: Command = {
         `Releasing stack ${session.name}${pins.length > 0 ? ` (${describePins(pins)})` : ""}…\n`,
       );
       const started = io.now();
-      const outcome = await session.up(message, progressPrinter(io, common.quiet));
+      const asked = readFileOrUndefined(configFile);
+      const outcome = await session.up(message, progressPrinter(io, common.quiet), policy);
+      if (
+        !outcome.ok &&
+        (outcome.locked || (outcome.violations.length > 0 && !changedAnything(outcome.events)))
+      ) {
+        // Nothing ran: a refusal is not a failure to roll back from.
+        restoreFile(configFile, original);
+        const why = outcome.locked
+          ? `did not start: ${lockedWhy(session)}`
+          : `refused by the policy pack:\n` +
+            outcome.violations
+              .map((v) => `  - ${v.policy} on ${v.resource}: ${v.message}`)
+              .join("\n");
+        io.stderr(
+          `Release ${why}\nNothing was changed and not rolled back; the stack's config file is as it was.\n`,
+        );
+        if (common.json) {
+          io.stdout(
+            `${JSON.stringify({ released: false, rolledBack: false, locked: outcome.locked, violations: outcome.violations, error: outcome.error ?? null }, null, 2)}\n`,
+          );
+        }
+        return ExitCode.badInput;
+      }
       if (outcome.ok) {
         const o = outcome.outputs;
         const seconds = secondsSince(io, started);
@@ -184,13 +241,17 @@ export const release: Command = {
       const rollbackOutcome = await session.up(
         autoRollbackMessage(choice.to.number, failedNumber, cause, choice.decision),
         progressPrinter(io, common.quiet),
+        policy,
       );
       const seconds = secondsSince(io, started);
       if (!rollbackOutcome.ok) {
+        // Left at the rollback's pins, the next plain `pulumi up` would go where nobody asked.
+        restoreFile(configFile, asked);
         io.stderr(
           `Rollback FAILED too: ${rollbackOutcome.error ?? "pulumi up failed"}\n` +
-            `The stack's config pins update ${choice.to.number}'s config; a person must take over ` +
-            `(rewind plan --to ${choice.to.number} shows the state).\n`,
+            `The stack's config file is restored to what this release asked for ` +
+            `(${describePins(pins) || "its pins"}), not the rollback's; neither converged. ` +
+            `A person must take over (rewind status, rewind plan --to-update ${choice.to.number}).\n`,
         );
       } else if (!common.json) {
         const o = rollbackOutcome.outputs;
@@ -208,10 +269,58 @@ export const release: Command = {
       await reportAfterRollback(session, io, reportFile, webhook);
       return rollbackOutcome.ok ? ExitCode.rolledBack : ExitCode.failed;
     } finally {
+      lock.release();
       await session.close();
     }
   },
 };
+
+/** Whether a step of the update changed a resource (the pack stops at the resource it refuses). */
+function changedAnything(events: EngineOutcome["events"]): boolean {
+  return events.some((e) => {
+    const m = e.resOutputsEvent?.metadata;
+    // The stack's own resource and default providers are bookkeeping, not the world.
+    if (
+      m === undefined ||
+      m.type === "pulumi:pulumi:Stack" ||
+      m.type.startsWith("pulumi:providers:")
+    ) {
+      return false;
+    }
+    return m.op !== "same" && m.op !== "read" && m.op !== "refresh";
+  });
+}
+
+// Said only when an update really runs; a lock whose process is gone is named as such.
+function lockedWhy(session: StackAccess): string {
+  const locks = engineLocks(process.env, session.workDir, session.name);
+  const verdict = judgeStack(session.name, { locks, pending: [], partialSnapshots: [] });
+  switch (verdict.kind) {
+    case "busy":
+      return verdict.message;
+    case "recoverable":
+      return `${verdict.happened.join("; ")}; run rewind recover`;
+    case "clean":
+      return `stack ${session.name} was locked by another update, which has ended; run again`;
+    default: {
+      const unexpected: never = verdict;
+      return String(unexpected);
+    }
+  }
+}
+
+function readFileOrUndefined(file: string): Buffer | undefined {
+  return fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+}
+
+/** Puts a file back as it was, byte for byte (removed if it did not exist). */
+function restoreFile(file: string, bytes: Buffer | undefined): void {
+  if (bytes === undefined) {
+    fs.rmSync(file, { force: true });
+  } else {
+    fs.writeFileSync(file, bytes);
+  }
+}
 
 function secondsSince(io: CliIo, started: Date): number {
   return Math.round((io.now().getTime() - started.getTime()) / 1000);
@@ -262,10 +371,10 @@ function stepsWithoutDown(workDir: string, failed: Pins, good: Pins): string[] |
   }
 }
 
-// DESIGN.md: "then writes the rollback report". Failures here are reported, not fatal: the
+// The report follows the automatic rollback. Failures here are reported, not fatal: the
 // rollback itself already happened and its exit code must say so.
 async function reportAfterRollback(
-  session: StackSession,
+  session: StackAccess,
   io: CliIo,
   reportFile: string | undefined,
   webhook: URL | undefined,

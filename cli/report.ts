@@ -1,9 +1,8 @@
-// `rewind report`: the runbooks' rollback report (hunter-rollback-plan.md, "Rollback
-// Documentation") for a rollback in the stack's history, as Markdown, and optionally the chat
+// `rewind report`: the runbooks' rollback report (docs/runbooks.md) for a rollback in the stack's history, as Markdown, and optionally the chat
 // message to a webhook.
 import * as fs from "node:fs";
 import { UserError } from "../domain/errors";
-import { StackSession, defaultProjectDir } from "./engine";
+import { StackAccess, defaultProjectDir } from "./stackAccess";
 import { readHistory } from "./history";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
@@ -66,7 +65,7 @@ export const report: Command = {
     const webhook = notify === undefined ? undefined : checkWebhookUrl(notify);
     const out = stringOption(values, "out");
 
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
     try {
       const { entries, rows } = await readHistory(session);
       let update: number;

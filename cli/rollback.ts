@@ -1,31 +1,40 @@
-// `rewind rollback --to <update|version>`: way 2 of DESIGN.md "Rollback, three ways". Pins the
+// `rewind rollback --to-update N | --to-version V`: the rollback from the stack's history (README.md). Pins the
 // config that update ran with (every rewind:* key; secret values written back as secrets),
 // shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
 import { UserError } from "../domain/errors";
 import { pinCommands } from "./configPins";
-import { StackSession, defaultProjectDir, progressPrinter } from "./engine";
-import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, requiredOption } from "./options";
-import { planRollback, planWorks } from "./plan";
-import { formatChanges, formatRollbackPlan, rollbackMessage } from "./rollbackPlan";
-import { formatSeconds, shortDigest } from "./updates";
+import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, stringOption } from "./options";
+import { acquireConfigLock, lockWaitMs } from "./configLock";
+import { resolvePolicyPack } from "./policyPack";
+import { requireRecovered } from "./recover";
+import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
+import { plan as planCommand, planRollback, planWorks } from "./plan";
+import { formatChanges, formatRollbackPlan } from "./rollbackPlanText";
+import { rollbackMessage } from "./rollbackMessages";
+import { formatSeconds, shortDigest } from "./stackHistory";
 
-const usage = `Usage: rewind rollback --to <update|version> [--restore] [--yes] [--json] [--stack S]
+const usage = `Usage: rewind rollback (--to-update N | --to-version V) [--restore] [--yes]
+                       [--dry-run] [--policy-config NAME] [--json] [--stack S]
 
 Pins the config an earlier update ran with (all rewind:* keys, secrets kept secret), prints
-the plan and its pulumi preview (as rewind plan does), asks for confirmation, and runs
-pulumi up; the health gate runs inside it. The update's message records the rollback
-("rewind rollback --to 7"); rewind report writes its report.
+the plan and its pulumi preview with the policy pack (as rewind plan does), asks for
+confirmation, and runs pulumi up with the policy pack; the health gate runs inside it. The
+update's message records the rollback ("rewind rollback --to-update 7"); rewind report writes
+its report.
 
 Options:
-  --to X          the update number or app version to roll back to (required)
+${TARGET_HELP}
   --restore       also pin the newest verified snapshot at the target revision to restore
                   (for a downgrade through a step without a down script)
   -y, --yes       do not ask; required when there is no terminal
+  --dry-run       only plan: the same as rewind plan with these options
+  --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --json          the plan and the outcome as JSON on stdout
 ${COMMON_HELP}
 
-Exit codes: 0 rolled back; 2 bad input (nothing changed); 3 not rolled back (refused, preview
-failed, cancelled, or pulumi up failed).`;
+Exit codes: 0 rolled back (with --dry-run: would work); 2 bad input (nothing changed); 3 not
+rolled back (refused, preview failed, cancelled, or pulumi up failed).`;
 
 export const rollback: Command = {
   name: "rollback",
@@ -35,9 +44,11 @@ export const rollback: Command = {
     const { common, values } = parseCommand(
       args,
       {
-        to: { type: "string" },
+        ...TARGET_OPTIONS,
         yes: { type: "boolean", short: "y", default: false },
         restore: { type: "boolean", default: false },
+        "dry-run": { type: "boolean", default: false },
+        "policy-config": { type: "string" },
       },
       io.env,
     );
@@ -45,11 +56,14 @@ export const rollback: Command = {
       io.stdout(`${usage}\n`);
       return ExitCode.ok;
     }
-    const to = requiredOption(
-      values,
-      "to",
-      "an update number or an app version (see rewind history)",
-    );
+    const to = targetOption(values);
+    if (values["dry-run"] === true) {
+      // Asks nothing and changes nothing, so --yes has no meaning here.
+      return planCommand.run(
+        args.filter((a) => a !== "--dry-run" && a !== "--yes" && a !== "-y"),
+        io,
+      );
+    }
     const yes = values.yes === true;
     // Checked before anything runs: a script without --yes must fail fast, not after a preview.
     if (!yes && !io.interactive) {
@@ -59,13 +73,30 @@ export const rollback: Command = {
       );
     }
 
-    const session = await StackSession.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
+    const policy = resolvePolicyPack(
+      session.workDir,
+      session.name,
+      stringOption(values, "policy-config"),
+    );
+    const lock = await acquireConfigLock(
+      session.configFile(),
+      session.name,
+      ["rewind rollback", ...args].join(" "),
+      lockWaitMs(io.env),
+    );
     try {
+      await requireRecovered(session, io, await session.config(), {
+        recover: false,
+        quiet: common.quiet,
+        command: "rewind rollback",
+      });
       const planned = await planRollback(session, to, {
         restore: values.restore === true,
         preview: true,
         io,
         quiet: common.quiet,
+        policy,
       });
       const { plan, target, writes } = planned;
       const report = (outcome: Record<string, unknown>) => {
@@ -113,7 +144,7 @@ export const rollback: Command = {
         `Pinned update ${target.number}'s config (${writes.changed.join(", ") || "unchanged"}); running pulumi up…\n`,
       );
       const started = io.now();
-      const outcome = await session.up(message, progressPrinter(io, common.quiet));
+      const outcome = await session.up(message, progressPrinter(io, common.quiet), policy);
       const seconds = Math.round((io.now().getTime() - started.getTime()) / 1000);
       if (!outcome.ok) {
         io.stderr(
@@ -137,6 +168,7 @@ export const rollback: Command = {
       report({ rolledBack: true, message, seconds, outputs: o, changes: outcome.changes });
       return ExitCode.ok;
     } finally {
+      lock.release();
       await session.close();
     }
   },

@@ -1,16 +1,12 @@
-// The rollback report of the runbooks (hunter-rollback-plan.md, "Rollback Documentation":
+// The rollback report of the runbooks (docs/runbooks.md:
 // issue, severity, method, time, root cause, prevention, status) and the chat message that
-// announces it (microbot-rollback.md §6: share the status in the ops channel; finasis's
-// rollback.sh posts to a Slack webhook). Pure: built from the stack's history.
+// announces it (the runbooks share the status in the ops channel). Pure: built from the stack's history.
 import { Decision } from "../domain/planner";
-import {
-  RollbackMessage,
-  classifyChange,
-  method,
-  parseRollbackMessage,
-  stamp,
-} from "./rollbackPlan";
-import { HistoryEntry, HistoryRow, durationSeconds, formatSeconds, isGood } from "./updates";
+import { RollbackMessage, parseRollbackMessage } from "./rollbackMessages";
+import { classifyChange, method } from "../domain/rollbackPlan";
+import { stamp } from "./rollbackPlanText";
+import { HistoryEntry, isGood } from "../domain/pins";
+import { HistoryRow, durationSeconds, formatSeconds } from "./stackHistory";
 
 /** Everything the report says, as data (the webhook sends a summary of it). */
 export interface ReportFacts {
@@ -63,7 +59,7 @@ export interface ReportOptions {
 /**
  * The update a report is about by default: the newest rollback. An update is a rollback when
  * Rewind's message says so, or when it moved the stack back: a lower schema revision, a newly
- * pinned restore, or an app version an earlier update already ran (way 1 of DESIGN.md: pinned
+ * pinned restore, or an app version an earlier update already ran (a pin set
  * by hand).
  */
 export function newestRollback(entries: readonly HistoryEntry[]): HistoryEntry | undefined {
@@ -174,7 +170,7 @@ function decisionOf(
   return classifyChange(before?.pins, rollback.pins);
 }
 
-// The decision matrix's severities (hunter-rollback-plan.md): health checks failing and a
+// The decision matrix's severities (docs/runbooks.md): health checks failing and a
 // failed migration are Critical. A release that failed before its gate has no row; it is
 // High, as API errors are. A manual rollback's cause is not in the history: a person rates it.
 function severityOf(

@@ -86,6 +86,8 @@ export class Release extends pulumi.ComponentResource {
               // Every process stops: a worker left running would write during the restore.
               services: [config.app.name, ...services.map((s) => s.name)],
               stackId: args.stackId,
+              appVersion: config.app.version,
+              lockTimeoutSeconds: config.database.lockTimeoutSeconds,
             },
             after(role),
           );
@@ -103,6 +105,7 @@ export class Release extends pulumi.ComponentResource {
               include: config.backup.include,
               retain: config.backup.retain,
               reason: `migrate ${args.currentRevision}->${config.database.revision}`,
+              lockTimeoutSeconds: config.database.lockTimeoutSeconds,
             },
             after(role),
           );
@@ -124,6 +127,7 @@ export class Release extends pulumi.ComponentResource {
               snapshotDatabase: args.database,
               snapshotRevision: backup ? args.currentRevision : "",
               storePath,
+              lockTimeoutSeconds: config.database.lockTimeoutSeconds,
               ...this.toolInputs(name, args),
             },
             after(role),

@@ -31,6 +31,12 @@ export interface RestoreArgs {
    * @default "" (every stack's containers of the service)
    */
   stackId?: pulumi.Input<string>;
+  /**
+   * The pinned app version. After the restore commits, only stopped containers of this version
+   * start again; the others stay stopped and the Release's app step starts this version.
+   * @default "" (every stopped container starts again)
+   */
+  appVersion?: pulumi.Input<string>;
   /** The Docker Engine. @default "" (DOCKER_HOST) */
   dockerHost?: pulumi.Input<string>;
   /**
@@ -89,6 +95,7 @@ export class Restore extends pulumi.CustomResource {
         ...args,
         services: args.services ?? [],
         stackId: args.stackId ?? "",
+        appVersion: args.appVersion ?? "",
         dockerHost: args.dockerHost ?? "",
         lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
         restoredRevision: undefined,

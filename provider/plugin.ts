@@ -8,6 +8,7 @@ import { dockerDeploymentHandler } from "./dockerDeployment";
 import { healthGateHandler } from "./healthGate";
 import { imageRefHandler } from "./imageRef";
 import { migrationHandler } from "./migration";
+import { identifySessions } from "../adapters/postgres";
 import { ResourceHandler, asSecrets, plain, secretKeys } from "./resourceHandler";
 import { restoreHandler } from "./restore";
 import { schema } from "./schema";
@@ -37,6 +38,12 @@ function handlerOf(urn: string): AnyHandler {
   return handler;
 }
 
+/** `<project>/<stack>` of a URN, the stack id the resources label their containers with. */
+function stackIdOf(urn: string): string {
+  const [, stack = "", project = ""] = /^urn:pulumi:([^:]*)::([^:]*)::/.exec(urn) ?? [];
+  return `${project}/${stack}`;
+}
+
 /** Rewind's resource provider, as `@pulumi/pulumi/provider`'s `main` serves it. */
 export class RewindProvider implements provider.Provider {
   constructor(readonly version: string) {}
@@ -46,6 +53,8 @@ export class RewindProvider implements provider.Provider {
   }
 
   async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {
+    // The engine's first call for any resource: from here on the sessions name this stack.
+    identifySessions(stackIdOf(urn));
     const handler = handlerOf(urn);
     if (handler.check === undefined) {
       return { inputs: news };
@@ -58,10 +67,7 @@ export class RewindProvider implements provider.Provider {
   }
 
   async diff(id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {
-    const handler = handlerOf(urn);
-    return handler.diff === undefined
-      ? { changes: JSON.stringify(plain(olds)) !== JSON.stringify(plain(news)) }
-      : handler.diff(id, plain(olds), plain(news));
+    return handlerOf(urn).diff(id, plain(olds), plain(news));
   }
 
   async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {
@@ -70,6 +76,7 @@ export class RewindProvider implements provider.Provider {
   }
 
   async read(id: string, urn: string, props?: unknown): Promise<provider.ReadResult> {
+    identifySessions(stackIdOf(urn));
     const handler = handlerOf(urn);
     if (handler.read === undefined) {
       return { id, props };
@@ -93,6 +100,7 @@ export class RewindProvider implements provider.Provider {
   }
 
   async delete(id: string, urn: string, props: unknown): Promise<void> {
+    identifySessions(stackIdOf(urn));
     await handlerOf(urn).delete?.(id, plain(props));
   }
 
@@ -100,6 +108,8 @@ export class RewindProvider implements provider.Provider {
     if (tok !== GET_CURRENT_RELEASE) {
       throw new Error(`pulumi-resource-rewind has no function ${tok}`);
     }
-    return { outputs: await currentReleaseInvoke(plain(inputs) as CurrentReleaseQuery) };
+    const query = plain(inputs) as CurrentReleaseQuery;
+    identifySessions(query.stackId);
+    return { outputs: await currentReleaseInvoke(query) };
   }
 }

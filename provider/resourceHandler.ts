@@ -15,7 +15,8 @@ export interface CheckResult<I> {
 /** One resource type's life cycle, on plain values. */
 export interface ResourceHandler<I, O> {
   check?(olds: I | undefined, news: I): Promise<CheckResult<I>>;
-  diff?(id: string, olds: O, news: I): Promise<provider.DiffResult>;
+  /** `olds` is the state (last outputs), `news` the program's inputs: each type says what differs. */
+  diff(id: string, olds: O, news: I): Promise<provider.DiffResult>;
   create(inputs: I): Promise<{ id: string; outs: O }>;
   read?(id: string, props?: O): Promise<{ id?: string; props?: O }>;
   update?(id: string, olds: O, news: I): Promise<{ outs: O }>;

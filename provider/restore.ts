@@ -1,6 +1,7 @@
 // Restores a pinned snapshot: verify, stop the app, restore the database (emptied first, then
 // the dump, in one transaction: see RESET_SQL in pgTools.ts) and files, check the revision,
-// start the app. Runbook: "docker-compose stop app; psql < backup.sql; cp -r
+// start the app again if it runs the pinned version (otherwise the Release's app step starts
+// that version next). Runbook: "docker-compose stop app; psql < backup.sql; cp -r
 // sessions; docker-compose up -d", with a checksum first and the revision checked after.
 //
 // Runs in the provider plugin: plain functions calling adapters.
@@ -19,7 +20,8 @@ import {
   withMigrationLock,
 } from "../adapters/postgres";
 import { restoreDatabase } from "../adapters/pgTools";
-import { startContainers, stopAppContainers } from "../adapters/docker";
+import { engine, startContainers, stopAppContainers } from "../adapters/docker";
+import { LABELS } from "../domain/dockerLabels";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
 export interface RestoreInputs {
@@ -31,6 +33,12 @@ export interface RestoreInputs {
   services: string[];
   /** Only this stack's containers (`rewind.stack` label); any stack's when empty. */
   stackId: string;
+  /**
+   * The pinned app version. Once the restore has committed, only stopped containers of this
+   * version are started again; the others stay stopped for the app step to replace. Empty (a
+   * state written before this input): every stopped container is started again.
+   */
+  appVersion?: string;
   dockerHost: string;
   lockTimeoutSeconds: number;
 }
@@ -42,8 +50,10 @@ export interface RestoreOutputs extends RestoreInputs {
   /** The snapshot's overall sha256, as verified before restoring. */
   sha256: string;
   restoredAt: string;
-  /** How many app containers were stopped and started again. */
+  /** How many app containers were stopped. */
   stoppedContainers: number;
+  /** Stopped containers of another version than the pin, left stopped for the app step. */
+  leftStopped: string[];
 }
 
 /**
@@ -75,12 +85,17 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
         client,
         async () => {
           const stopped = await stopServices(inputs);
+          const leftStopped = stopped
+            .filter((c) => !!inputs.appVersion && c.version !== inputs.appVersion)
+            .map((c) => c.id);
+          let committed = false;
           try {
             for (const entry of manifest.items) {
               if (entry.item === "database") {
                 await restoreDatabase(inputs.databaseUrl, path.join(dir, DATABASE_FILE), {
                   lockTimeoutMs: inputs.lockTimeoutSeconds * 1000,
                 });
+                committed = true;
               } else if (entry.source !== undefined) {
                 await restorePath(
                   path.join(dir, entry.file),
@@ -98,12 +113,17 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
               );
             }
             // The program reads this to know the pin is done (a pin stays in the config).
-            await recordRestore(client, { snapshotId: manifest.id, revision });
-            return { revision, stopped: stopped.length };
+            await recordRestore(client, { snapshotId: manifest.id, revision, leftStopped });
+            return { revision, stopped: stopped.length, leftStopped };
           } finally {
-            // Whatever happened, the app comes back: on the restored data, or (the restore ran
-            // in one transaction) on the data it had. The AppService then converges the version.
-            await startContainers(stopped, inputs.dockerHost);
+            // Before the commit the data is what the stopped containers ran on: all come back.
+            // After it, another version than the pin must not start on the restored schema
+            // (issue 10, defect 4): the Release's app step starts the pinned one next.
+            const restart = stopped.filter((c) => !committed || !leftStopped.includes(c.id));
+            await startContainers(
+              restart.map((c) => c.id),
+              inputs.dockerHost,
+            );
           }
         },
         {
@@ -120,14 +140,16 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
     sha256: manifest.sha256,
     restoredAt: new Date().toISOString(),
     stoppedContainers: restoredRevision.stopped,
+    leftStopped: restoredRevision.leftStopped,
   };
 }
 
 /**
- * Stops the app containers of every service, in order; when one cannot be stopped, those
- * already stopped are started again before the error goes on (nothing was restored yet).
+ * Stops the app containers of every service, in order, and returns them with the version each
+ * runs; when one cannot be stopped, those already stopped are started again before the error
+ * goes on (nothing was restored yet).
  */
-async function stopServices(inputs: RestoreInputs): Promise<string[]> {
+async function stopServices(inputs: RestoreInputs): Promise<{ id: string; version: string }[]> {
   const stopped: string[] = [];
   try {
     for (const service of inputs.services) {
@@ -139,11 +161,21 @@ async function stopServices(inputs: RestoreInputs): Promise<string[]> {
         })),
       );
     }
+    return await Promise.all(
+      stopped.map(async (id) => ({ id, version: await containerVersion(id, inputs.dockerHost) })),
+    );
   } catch (error) {
     await startContainers(stopped, inputs.dockerHost).catch(() => undefined);
     throw error;
   }
-  return stopped;
+}
+
+/** The `rewind.version` label of container `id` ("" when it has none). */
+async function containerVersion(id: string, dockerHost: string): Promise<string> {
+  const info = await engine(dockerHost || undefined)
+    .getContainer(id)
+    .inspect();
+  return info.Config.Labels?.[LABELS.version] ?? "";
 }
 
 export const restoreHandler: ResourceHandler<RestoreInputs, RestoreOutputs> = {

@@ -103,6 +103,7 @@ const SHAPES: Record<ResourceType, Shape> = {
       snapshotId: "string",
       services: "array",
       stackId: "string",
+      appVersion: "string",
       dockerHost: "string",
       lockTimeoutSeconds: "integer",
     },

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { InternalError } from "../errors";
 import { BASE, REVISION_FORMAT, isRevision } from "../revision";
-import { afterFields, argv, matching, nonEmpty, strictObject } from "./fields";
+import { afterFields, argv, integer, matching, nonEmpty, strictObject } from "./fields";
 
 const TOOL_ALLOWED = `"sql", "alembic" or "command"`;
 
@@ -55,16 +55,39 @@ export const migrationsSchema = z.discriminatedUnion(
   },
 );
 
+const DATABASE_URL_ALLOWED =
+  "a PostgreSQL connection URL with its password, postgres://user:password@host:port/database " +
+  "(or ?password=...), set as a secret: pulumi config set --secret rewind:database.url <url>";
+
+// Only the parts a password can be in; the URL itself is never echoed (it is a secret).
+function hasPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== "" || (parsed.searchParams.get("password") ?? "") !== "";
+  } catch {
+    return false;
+  }
+}
+
 /** `rewind:database`: one PostgreSQL database, its migrations and the pinned revision. */
 export const databaseSchema = strictObject({
-  /** Connection URL; a Pulumi secret, masked in every config error. */
-  url: matching(
-    /^postgres(ql)?:\/\/\S+$/,
-    "a PostgreSQL connection URL (postgres://...), set as a secret",
-  ),
+  /**
+   * Connection URL with its password (in the authority or as `?password=`): the pg tools and the
+   * app get it from here, never from a `.pgpass` of the machine that runs `pulumi up`. A Pulumi
+   * secret, masked in every config error.
+   */
+  url: matching(/^postgres(ql)?:\/\/\S+$/, DATABASE_URL_ALLOWED).refine(hasPassword, {
+    error: DATABASE_URL_ALLOWED,
+  }),
   migrations: migrationsSchema,
   /** The pinned schema revision: `"base"` or `"0007"` for the sql tool, any id for the others. */
   revision: nonEmpty("a revision id"),
+  /**
+   * How long a migration, backup or restore waits for Rewind's migration lock on this database
+   * (held by another stack's release) before it fails, naming the holder.
+   * @default 60
+   */
+  lockTimeoutSeconds: integer("an integer number of seconds, at least 1", 1).optional(),
 }).superRefine((db, ctx) => {
   const tool = db.migrations.tool;
   switch (tool) {

@@ -7,69 +7,43 @@
 //    asserting the version the app serves and the schema revision.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { readManifest } from "../../adapters/backupStore";
 import { startWebhookReceiver } from "../support/webhookReceiver";
 import { withDatabase } from "./postgres";
+import { expectCode, pulumi, rewind } from "./rewindCli";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
-const run = promisify(execFile);
-const bin = path.join(repoRoot, "bin", "rewind");
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `rewind <args>` in a child process against project `dir` and stack `stack`. */
-function rewind(dir: string, stack: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      // Pages of 3 updates: every history read crosses page boundaries on the real CLI.
-      env: {
-        ...process.env,
-        REWIND_PROJECT_DIR: dir,
-        REWIND_STACK: stack,
-        REWIND_HISTORY_PAGE_SIZE: "3",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      // REWIND_CLI_TEST_LOG=<file> keeps a transcript, for reading what a user would see.
-      const log = process.env.REWIND_CLI_TEST_LOG;
-      if (log) {
-        fs.appendFileSync(log, `$ rewind ${args.join(" ")}\n${stdout}${stderr}[exit ${code}]\n\n`);
-      }
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
-/** Asserts the exit code, showing the command's output when it is not the expected one. */
-function expectCode(result: CliResult, code: number, what: string): void {
-  assert.equal(
-    result.code,
-    code,
-    `${what}: exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+// The stand-in's resources only resemble Rewind's (its Migration has no fromRevision), so the
+// project gets a pack of its own, as a team's repository may: rewind runs the project's
+// policy/ when there is one, else Rewind's.
+function writeStandInPolicyPack(dir: string): void {
+  const pack = path.join(dir, "policy");
+  fs.mkdirSync(pack);
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(pack, "node_modules"));
+  fs.writeFileSync(path.join(pack, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+  fs.writeFileSync(
+    path.join(pack, "package.json"),
+    JSON.stringify({ name: "stand-in-policy", version: "0.1.0", main: "index.js" }),
   );
-}
-
-async function pulumi(dir: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run("pulumi", args, { cwd: dir, env: process.env });
-  return stdout;
+  fs.writeFileSync(
+    path.join(pack, "index.js"),
+    [
+      'const { PolicyPack } = require("@pulumi/policy");',
+      'new PolicyPack("stand-in", {',
+      "  policies: [",
+      '    { name: "stand-in", description: "The stand-in program has no rules.",',
+      '      enforcementLevel: "advisory", validateResource: () => undefined },',
+      "  ],",
+      "});",
+      "",
+    ].join("\n"),
+  );
 }
 
 function writeMigrations(dir: string, revisions: string[], failing: string): void {
@@ -100,6 +74,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
       ].join("\n"),
     );
     writeMigrations(path.join(dir, "migrations"), ["0001", "0002", "0003", "0004"], "0004");
+    writeStandInPolicyPack(dir);
     await LocalWorkspace.createStack({ stackName: stack, workDir: dir });
     await pulumi(
       dir,
@@ -183,7 +158,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
 
     // plan: previews in a copy of the config file; the stack's own file is not touched.
     const before = fs.readFileSync(stackFile, "utf8");
-    const plan = await rewind(dir, stack, "plan", "--to", "2");
+    const plan = await rewind(dir, stack, "plan", "--to-update", "2");
     expectCode(plan, 0, "plan --to 2");
     assert.match(plan.stdout, /app {7}1\.1\.0 → 1\.0\.0/);
     assert.match(plan.stdout, /schema {4}0002 → 0001: down 1 step, every step reversible/);
@@ -248,7 +223,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
     assert.match(migration.stdout, /rolled back to update 5 \(migration-down\)/);
 
     // rollback by history: update 2's config (1.0.0 at 0001), secrets written back as secrets.
-    const rollback = await rewind(dir, stack, "rollback", "--to", "2", "--yes");
+    const rollback = await rewind(dir, stack, "rollback", "--to-update", "2", "--yes");
     expectCode(rollback, 0, "rollback --to 2 --yes");
     assert.match(
       rollback.stdout,
@@ -279,7 +254,7 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
     assert.deepEqual(
       messages.slice(0, 4).map((m) => m.message),
       [
-        "rewind rollback --to 2",
+        "rewind rollback --to-update 2",
         "rewind release: rollback to update 5 after update 6 failed (migration failed); migration-down",
         "rewind release --set rewind:database.revision=0004",
         "rewind release: rollback to update 3 after update 4 failed (health checks failed); app-only",
@@ -376,7 +351,7 @@ test(
         assert.equal(readManifest(store, snapshot).revision, "0001");
 
         const before = fs.readFileSync(stackFile, "utf8");
-        const plan = await cli("plan", "--to", "1");
+        const plan = await cli("plan", "--to-update", "1");
         expectCode(plan, 0, "plan --to 1");
         assert.match(plan.stdout, /schema {4}0002 → 0001: down 1 step, every step reversible/);
         assert.match(plan.stdout, new RegExp(`snapshot  ${snapshot} `));
@@ -395,7 +370,7 @@ test(
         assert.match(report.stdout, /\| app version \| `1\.2\.0-bad` \| `1\.1\.0` \|/);
         assert.equal(receiver.requests.length, 1);
 
-        const rollback = await cli("rollback", "--to", "1", "--yes");
+        const rollback = await cli("rollback", "--to-version", "1.0.0", "--yes");
         expectCode(rollback, 0, "rollback --to 1");
         assert.equal(await served(), "1.0.0");
         assert.equal(await readDatabaseRevision(dbUrl), "0001");

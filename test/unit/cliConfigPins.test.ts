@@ -14,7 +14,7 @@ import {
   withRevisionList,
 } from "../../cli/configPins";
 import { UsageError } from "../../cli/options";
-import { StackConfig, readPins } from "../../cli/updates";
+import { StackConfig, readPins } from "../../domain/pins";
 import { configOf } from "./cliFixtures";
 
 const current = configOf({ version: "1.2.0", revision: "0003" });

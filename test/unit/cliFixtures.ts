@@ -1,7 +1,7 @@
 // History fixtures for the CLI's unit tests: updates shaped as `pulumi stack history --json
 // --show-secrets` gives them on the file backend (version 0, newest first, a namespace with a
 // secret leaf marked secret as a whole).
-import { StackConfig, UpdateRecord } from "../../cli/updates";
+import { StackConfig, UpdateRecord } from "../../domain/pins";
 
 export interface Release {
   readonly version: string;

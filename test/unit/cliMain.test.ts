@@ -27,7 +27,7 @@ describe("rewind", () => {
   test("--help lists every command and the exit codes", async () => {
     const io = fakeIo();
     assert.equal(await main(["--help"], io), ExitCode.ok);
-    for (const c of ["history", "plan", "rollback", "release", "report"]) {
+    for (const c of ["status", "history", "plan", "rollback", "release", "report"]) {
       assert.match(io.out, new RegExp(`^  ${c} `, "m"));
     }
     assert.match(io.out, /3 {2}failed and not rolled back/);
@@ -57,7 +57,10 @@ describe("rewind", () => {
   test("missing or malformed values are bad input", async () => {
     const noTo = fakeIo();
     assert.equal(await main(["plan"], noTo), ExitCode.badInput);
-    assert.match(noTo.err, /--to is required: an update number or an app version/);
+    assert.match(
+      noTo.err,
+      /--to-update N or --to-version V is required: the update or app version to roll back to/,
+    );
     const limit = fakeIo();
     assert.equal(await main(["history", "--limit", "0"], limit), ExitCode.badInput);
     assert.match(limit.err, /--limit 0: expected a whole number of at least 1/);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { causeWords } from "../../domain/rollbackPlan";
 import {
-  causeWords,
   classifyFailure,
   newProgressState,
   plain,

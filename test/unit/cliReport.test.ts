@@ -6,7 +6,8 @@ import {
   newestRollback,
   webhookPayload,
 } from "../../cli/rollbackReport";
-import { historyRows, toEntries } from "../../cli/updates";
+import { historyRows } from "../../cli/stackHistory";
+import { toEntries } from "../../domain/pins";
 import { T0, historyOf } from "./cliFixtures";
 
 const auto = toEntries(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { compareIn, listedStepsDown, revisionOrdering } from "../../cli/revisionOrder";
-import { Pins } from "../../cli/updates";
+import { compareIn, listedStepsDown, revisionOrdering } from "../../domain/revisionOrder";
+import { Pins } from "../../domain/pins";
 
 // An Alembic history, oldest first: the ids' text says nothing about their order.
 const ids = ["ae1027a6acf", "27c6a30d7c24", "1975ea83b712"];

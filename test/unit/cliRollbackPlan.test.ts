@@ -3,23 +3,24 @@ import { describe, test } from "node:test";
 import { buildMigrationSet } from "../../domain/migrationSet";
 import {
   autoRollbackMessage,
+  parseRollbackMessage,
+  rollbackMessage,
+} from "../../cli/rollbackMessages";
+import {
   buildRollbackPlan,
   chooseAutoRollback,
   classifyChange,
-  formatChanges,
-  formatRollbackPlan,
   method,
-  parseRollbackMessage,
-  rollbackMessage,
-} from "../../cli/rollbackPlan";
-import { FailureCause } from "../../cli/progress";
+} from "../../domain/rollbackPlan";
+import { formatChanges, formatRollbackPlan } from "../../cli/rollbackPlanText";
+import { FailureCause } from "../../domain/rollbackPlan";
 import {
   HistoryEntry,
   SnapshotRecord,
   StackConfig,
   namespaceObject,
   toEntries,
-} from "../../cli/updates";
+} from "../../domain/pins";
 import { at, historyOf } from "./cliFixtures";
 
 // 0001 and 0002 have down scripts, 0003 does not.
@@ -112,7 +113,7 @@ describe("buildRollbackPlan", () => {
     );
     assert.equal(
       refused.alternative,
-      `restore snapshot ${snapshot.id} instead: rewind rollback --to 1 --restore`,
+      `restore snapshot ${snapshot.id} instead: rewind rollback --to-update 1 --restore`,
     );
     const restore = planTo(v1, v3, { snapshot, restore: true });
     assert.equal(restore.decision, "restore");
@@ -147,7 +148,7 @@ describe("buildRollbackPlan", () => {
         `  snapshot  ${snapshot.id} (taken 2025-11-25 12:10:00Z at 0001, app 1.0.0, checksum verified): what a restore would use`,
         "  decision  refuse: no safe method (a person must decide)",
         "            schema 0003 → 0001 passes through irreversible step 0003 (no down script); pin a snapshot to restore instead (rewind:restore.snapshot)",
-        `            alternative: restore snapshot ${snapshot.id} instead: rewind rollback --to 1 --restore`,
+        `            alternative: restore snapshot ${snapshot.id} instead: rewind rollback --to-update 1 --restore`,
         "  config    rewind:app, rewind:database change",
         "  preview   FAILED: refused: schema 0003 → 0001 passes through 1 irreversible step",
         "            (pulumi preview of the target config in a temporary copy of the stack's config file;",
@@ -266,7 +267,13 @@ describe("chooseAutoRollback", () => {
 
 describe("update messages", () => {
   test("round-trip through the history", () => {
-    assert.equal(rollbackMessage("7", false), "rewind rollback --to 7");
+    assert.equal(rollbackMessage("7", false), "rewind rollback --to-update 7");
+    assert.deepEqual(parseRollbackMessage("rewind rollback --to-update 7"), {
+      kind: "manual",
+      to: "7",
+      restore: false,
+    });
+    // Updates recorded before --to-update existed.
     assert.deepEqual(parseRollbackMessage("rewind rollback --to 7 --restore"), {
       kind: "manual",
       to: "7",

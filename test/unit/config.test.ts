@@ -385,15 +385,31 @@ describe("parseConfig: rewind:database", () => {
       "rewind:database",
       set("url", "mysql://root:hunter2@db/app"),
       'stack "prod": rewind:database.url is [secret]; ' +
-        "allowed: a PostgreSQL connection URL (postgres://...), set as a secret",
+        "allowed: a PostgreSQL connection URL with its password, " +
+        "postgres://user:password@host:port/database (or ?password=...), set as a secret: " +
+        "pulumi config set --secret rewind:database.url <url>",
     );
+  });
+
+  test("a URL without a password says how to pass it (issue 10, defect 5)", () => {
+    for (const url of ["postgres://app@db:5432/hunter", "postgres://app:@db/hunter?password="]) {
+      rejects(
+        "rewind:database",
+        set("url", url),
+        'stack "prod": rewind:database.url is [secret]; ' +
+          "allowed: a PostgreSQL connection URL with its password, " +
+          "postgres://user:password@host:port/database (or ?password=...), set as a secret: " +
+          "pulumi config set --secret rewind:database.url <url>",
+      );
+    }
+    accepts("rewind:database", set("url", "postgres://app@db/hunter?password=pw"));
   });
 
   test("a namespace given as a bare string is masked: it is probably the URL", () => {
     rejects(
       "rewind:database",
       () => URL,
-      'stack "prod": rewind:database is [secret]; allowed: an object with keys url, migrations, revision',
+      'stack "prod": rewind:database is [secret]; allowed: an object with keys url, migrations, revision, lockTimeoutSeconds',
     );
   });
 

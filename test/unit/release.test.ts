@@ -390,6 +390,8 @@ describe("Release", () => {
       snapshotId: PINNED,
       services: ["hunter"],
       stackId: "rewind/unit",
+      // After the restore only this version may start on the restored schema (defect 4).
+      appVersion: "1.0.0",
       dockerHost: "",
       lockTimeoutSeconds: 60,
     });

@@ -38,6 +38,7 @@ describe("Restore", () => {
       ...REQUIRED,
       services: [],
       stackId: "",
+      appVersion: "",
       dockerHost: "",
       lockTimeoutSeconds: 60,
     });
@@ -51,6 +52,7 @@ describe("Restore", () => {
       ...REQUIRED,
       services: ["hunter", "worker"],
       stackId: "rewind/unit",
+      appVersion: "1.0.0",
       dockerHost: "tcp://127.0.0.1:2375",
       lockTimeoutSeconds: 5,
     };

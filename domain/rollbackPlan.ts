@@ -1,13 +1,12 @@
 // What a rollback would do, decided before doing it: `rewind plan` prints it, `rewind rollback`
 // prints it before asking, `rewind release` uses the automatic variant after a failed update.
-// Pure; the runbook it follows is hunter-rollback-plan.md ("Decision Matrix", "Rollback
-// Decision Tree"), whose three methods map onto the planner's decisions.
-import { MigrationSet, stepsBetween } from "../domain/migrationSet";
-import { Decision, Plan, Step, planRelease, rollbackDecision } from "../domain/planner";
-import { BASE } from "../domain/revision";
-import { FailureCause, causeWords } from "./progress";
+// Pure. The three methods are the runbooks' (docs/runbooks.md) and map onto the planner's
+// decisions.
+import { MigrationSet, stepsBetween } from "./migrationSet";
+import { HistoryEntry, Pins, SnapshotRecord } from "./pins";
+import { Decision, Plan, Step, planRelease, rollbackDecision } from "./planner";
+import { BASE } from "./revision";
 import { Ordering, compareIn, listedStepsDown, revisionOrdering } from "./revisionOrder";
-import { HistoryEntry, Pins, SnapshotRecord, shortDigest } from "./updates";
 
 /** The runbook's name for each rollback method, and its time target ("Decision Matrix"). */
 export function method(decision: Decision): { name: string; targetMinutes: number | null } {
@@ -220,7 +219,7 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     alternative =
       input.snapshot === undefined
         ? `no verified snapshot of ${to.database ?? "the database"} at ${toRevision} exists to restore instead`
-        : `restore snapshot ${input.snapshot.id} instead: rewind rollback --to ${target.number} --restore`;
+        : `restore snapshot ${input.snapshot.id} instead: rewind rollback --to-update ${target.number} --restore`;
   }
   const m = method(plan.decision);
   return {
@@ -296,137 +295,6 @@ export function planOrdering(
   });
 }
 
-/** The plan as `rewind plan` prints it. */
-export function formatRollbackPlan(plan: RollbackPlan): string {
-  const lines: string[] = [];
-  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(9)} ${text}`);
-  const more = (text: string) => lines.push(`  ${"".padEnd(9)} ${text}`);
-  lines.push(
-    `Rollback plan for stack ${plan.stack}: pin the config of update ${plan.target.update} ` +
-      `(${stamp(plan.target.startTime)}${plan.target.message ? `, "${plan.target.message}"` : ""})`,
-    "",
-  );
-
-  const now =
-    plan.app.source === "none"
-      ? "nothing deployed yet"
-      : `now ${plan.app.digestNow === null ? "" : `${shortDigest(plan.app.digestNow)}, `}` +
-        `from the ${plan.app.source === "outputs" ? "stack's outputs" : "newest succeeded update's config"}`;
-  row("app", `${plan.app.from ?? "(none)"} → ${plan.app.to ?? "(none)"}   (${now})`);
-
-  const s = plan.schema;
-  let schema = `${s.from ?? "(unknown)"} → ${s.to ?? "(unknown)"}`;
-  if (s.direction === "none") {
-    schema += ": no change";
-  } else if (s.direction === "up") {
-    schema += ": up (a forward migration, with a backup first)";
-  } else if (s.direction === "down") {
-    const n = s.stepsDown.length;
-    schema +=
-      n === 0
-        ? ": down"
-        : `: down ${n} ${n === 1 ? "step" : "steps"}, ` +
-          (s.stepsDown.some((step) => step.reversible === null)
-            ? "reversibility unknown until each step runs"
-            : s.reversible
-              ? "every step reversible"
-              : "NOT every step reversible");
-  }
-  row("schema", schema);
-  for (const step of s.stepsDown) {
-    more(
-      `${step.revision}${step.name === null ? "" : ` ${step.name}`}: ` +
-        (step.reversible === null
-          ? "reversibility unknown (its downgrade() decides)"
-          : step.reversible
-            ? "has a down script"
-            : "no down script (irreversible)"),
-    );
-  }
-  if (s.note !== null) {
-    more(`(${s.note})`);
-  }
-
-  row(
-    "snapshot",
-    plan.snapshot === null
-      ? `none: no verified snapshot at ${s.to ?? "the target revision"} in the backup store`
-      : `${plan.snapshot.id} (taken ${stamp(plan.snapshot.takenAt)} at ${plan.snapshot.revision}, ` +
-          `app ${plan.snapshot.appVersion}, checksum verified): what a restore would use`,
-  );
-  if (plan.restorePin !== null) {
-    more(`the pinned config restores ${plan.restorePin}: the database is replaced by it`);
-  }
-
-  row(
-    "decision",
-    `${plan.decision}: ${plan.method}` +
-      (plan.targetMinutes === null ? "" : `, target < ${plan.targetMinutes} minutes`),
-  );
-  more(plan.reason);
-  if (plan.alternative !== null) {
-    more(`alternative: ${plan.alternative}`);
-  }
-  if (plan.steps.length > 0) {
-    row("steps", plan.steps.join(" → "));
-  }
-  row(
-    "config",
-    plan.configChanges.length === 0
-      ? "no change (already pinned)"
-      : `${plan.configChanges.join(", ")} change`,
-  );
-  for (const n of plan.notes) {
-    more(`note: ${n}`);
-  }
-  if (plan.preview !== null) {
-    row(
-      "preview",
-      plan.preview.ok
-        ? formatChanges(plan.preview.changes)
-        : `FAILED: ${plan.preview.error ?? "see the progress above"}`,
-    );
-    more("(pulumi preview of the target config in a temporary copy of the stack's config file;");
-    more(" the stack's own config was not changed)");
-  }
-  return lines.join("\n") + "\n";
-}
-
-/** `1 to update, 6 unchanged` for a preview; `1 updated, 6 unchanged` for an update done. */
-export function formatChanges(
-  changes: Readonly<Record<string, number>>,
-  tense: "planned" | "done" = "planned",
-): string {
-  // What changes first, what stays last, whatever order the engine's map has.
-  const order = ["create", "update", "replace", "delete", "same"];
-  const planned: Record<string, string> = {
-    create: "to create",
-    update: "to update",
-    delete: "to delete",
-    replace: "to replace",
-    same: "unchanged",
-  };
-  const done: Record<string, string> = {
-    create: "created",
-    update: "updated",
-    delete: "deleted",
-    replace: "replaced",
-    same: "unchanged",
-  };
-  const words = tense === "done" ? done : planned;
-  const rank = (op: string) => (order.includes(op) ? order.indexOf(op) : order.length - 1);
-  const parts = Object.entries(changes)
-    .filter(([, n]) => n > 0)
-    .sort(([a], [b]) => rank(a) - rank(b))
-    .map(([op, n]) => `${n} ${words[op] ?? op}`);
-  return parts.length === 0 ? "no changes" : parts.join(", ");
-}
-
-/** `2025-11-25 12:30:01Z` from an ISO time. */
-export function stamp(iso: string): string {
-  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
-}
-
 // ---------------------------------------------------------------------------------------------
 // rewind release: what to pin after a failed update
 
@@ -462,6 +330,30 @@ export interface AutoRollbackInput {
   readonly irreversible: readonly string[] | undefined;
   /** The newest verified snapshot of the database at the known-good revision. */
   readonly snapshot: SnapshotRecord | undefined;
+}
+
+/** What a failed update's events say about why it failed. */
+export interface FailureCause {
+  /**
+   * Health checks failed: the HealthGate's probes, smoke requests or SQL checks, or the new app
+   * version never became ready during its health-gated switch.
+   */
+  readonly gateFailed: boolean;
+  /** A Migration's step failed. */
+  readonly migrationFailed: boolean;
+  /** `HealthGate hunter-gate`, ... for each resource whose step failed. */
+  readonly failedResources: readonly string[];
+  /** The first error diagnostic, for the report and the chat message. */
+  readonly firstError: string | undefined;
+}
+
+/** `health checks failed`, `migration failed`, `update failed`: the cause in a few words. */
+export function causeWords(cause: Pick<FailureCause, "gateFailed" | "migrationFailed">): string {
+  return cause.migrationFailed
+    ? "migration failed"
+    : cause.gateFailed
+      ? "health checks failed"
+      : "update failed";
 }
 
 /**
@@ -577,62 +469,6 @@ export function chooseAutoRollback(input: AutoRollbackInput): AutoRollback {
     to: good,
     ...withList,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Update messages: how a rollback is recorded in the stack's history
-
-/** `rewind rollback --to 7`, the message of a manual rollback's update. */
-export function rollbackMessage(to: string, restore: boolean): string {
-  return `rewind rollback --to ${to}${restore ? " --restore" : ""}`;
-}
-
-/** The message of an automatic rollback's update; {@link parseRollbackMessage} reads it back. */
-export function autoRollbackMessage(
-  to: number,
-  failed: number,
-  cause: FailureCause,
-  decision: Decision,
-): string {
-  return `rewind release: rollback to update ${to} after update ${failed} failed (${causeWords(cause)}); ${decision}`;
-}
-
-/** What an update's message says about a rollback, when Rewind wrote it. */
-export type RollbackMessage =
-  | { readonly kind: "manual"; readonly to: string; readonly restore: boolean }
-  | {
-      readonly kind: "automatic";
-      readonly to: number;
-      readonly failed: number;
-      readonly cause: "gate" | "migration" | "other";
-      readonly decision: string;
-    };
-
-export function parseRollbackMessage(message: string): RollbackMessage | undefined {
-  const manual = /^rewind rollback --to (\S+)( --restore)?$/.exec(message);
-  if (manual !== null) {
-    return { kind: "manual", to: manual[1], restore: manual[2] !== undefined };
-  }
-  const auto =
-    /^rewind release: rollback to update (\d+) after update (\d+) failed \((health checks failed|migration failed|update failed)\); (\S+)$/.exec(
-      message,
-    );
-  if (auto !== null) {
-    const cause =
-      auto[3] === "health checks failed"
-        ? "gate"
-        : auto[3] === "migration failed"
-          ? "migration"
-          : "other";
-    return {
-      kind: "automatic",
-      to: Number(auto[1]),
-      failed: Number(auto[2]),
-      cause,
-      decision: auto[4],
-    };
-  }
-  return undefined;
 }
 
 /**

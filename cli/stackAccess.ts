@@ -1,20 +1,31 @@
-// The CLI's one adapter to Pulumi: the `pulumi` CLI for reads and config writes (one call each,
-// with --stack; the Automation API has no option for `--config-file`, `--type` or a secret on
-// stdin), the Automation API (LocalWorkspace + Stack) for preview and up with their engine
-// events. Every decision about what to run is made by the pure modules beside this one.
+// The CLI's one adapter to a stack: the Automation API (LocalWorkspace + Stack) for the reads
+// (history, outputs, config) and for preview and up with their engine events and the policy
+// pack; the `pulumi` CLI only for config writes into a given file (the Automation API has no
+// option for `--config-file`, `--type` or a secret on stdin). Every decision about what to run
+// is made by the pure modules beside this one.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { UserError } from "../domain/errors";
+import { HistoryEntry, StackConfig, UpdateRecord, toEntries } from "../domain/pins";
 import { CliIo } from "./options";
-import { newProgressState, plain, renderEvent } from "./progress";
-import { HistoryEntry, StackConfig, StackOutputs, UpdateRecord, toEntries } from "./updates";
+import { PolicyPack } from "./policyPack";
+import { describe, newProgressState, plain, renderEvent } from "./progress";
+import { StackOutputs } from "./stackHistory";
 
 /** The Rewind project: the repository this CLI is built from (dist/cli/ → ../..). */
 export function defaultProjectDir(env: CliIo["env"]): string {
   return env.REWIND_PROJECT_DIR || path.resolve(__dirname, "..", "..");
+}
+
+/** A mandatory policy violation the pack reported during a preview or an update. */
+export interface PolicyViolation {
+  readonly policy: string;
+  /** `Migration hunter-migration`, or the stack. */
+  readonly resource: string;
+  readonly message: string;
 }
 
 /** The outcome of `preview` or `up`: never throws for a failed update, so callers can react. */
@@ -25,15 +36,13 @@ export interface EngineOutcome {
   readonly events: readonly EngineEvent[];
   /** The engine's error, shortened to what a person needs, when `ok` is false. */
   readonly error?: string;
+  /** Mandatory violations: when there is one, the pack refused the change. */
+  readonly violations: readonly PolicyViolation[];
+  /** The stack was locked by another update: the engine did not start at all. */
+  readonly locked: boolean;
 }
 
-/** The Automation API's objects, created only when the engine must run (preview, up). */
-interface Automation {
-  readonly stack: Stack;
-  readonly workspace: LocalWorkspace;
-}
-
-// A page of `pulumi stack history`; the CLI's default page is 10 updates, which would silently
+// A page of the stack's history; the CLI's default page is 10 updates, which would silently
 // drop the rest (and renumber what is left), so Rewind asks for pages this big until one is
 // short. REWIND_HISTORY_PAGE_SIZE exists so the integration test can cross page boundaries.
 function historyPage(): number {
@@ -42,40 +51,37 @@ function historyPage(): number {
 }
 
 /**
- * One stack of the project, and the calls the commands make on it. Reads (history, outputs,
- * config) are single `pulumi` CLI calls with `--stack`: they neither load the Automation API
- * (over a second of startup) nor select the stack. The Automation API runs preview and up, with
- * their engine events.
+ * One stack of the project, and the calls the commands make on it, all through one
+ * LocalWorkspace. `Stack.select` selects the stack in the project, as `pulumi stack select`
+ * does; every call passes the stack's name, so commands never depend on the selection.
  */
-export class StackSession {
-  private automation: Promise<Automation> | undefined;
+export class StackAccess {
+  private selected: Promise<Stack> | undefined;
 
   private constructor(
     readonly name: string,
     readonly workDir: string,
+    private readonly workspace: LocalWorkspace,
   ) {}
 
   /**
    * The stack named by --stack / REWIND_STACK, or the selected one.
-   * @throws UserError when no stack is named or selected; a named stack that does not exist
-   * fails at its first call, with the CLI's "no stack named" turned into a UserError.
+   * @throws UserError when no stack is named or selected, or the named one does not exist.
    */
-  static async open(workDir: string, requested: string | undefined): Promise<StackSession> {
+  static async open(workDir: string, requested: string | undefined): Promise<StackAccess> {
     if (!fs.existsSync(path.join(workDir, "Pulumi.yaml"))) {
       throw new UserError(
         `${workDir} is not a Pulumi project (no Pulumi.yaml); set REWIND_PROJECT_DIR`,
       );
     }
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    const workspace = await LocalWorkspace.create({ workDir });
     if (requested !== undefined) {
-      return new StackSession(requested, workDir);
+      return new StackAccess(requested, workDir, workspace);
     }
-    const stacks = JSON.parse(await pulumiCli(workDir, ["stack", "ls", "--json"])) as {
-      name: string;
-      current: boolean;
-    }[];
-    const selected = stacks.find((s) => s.current)?.name;
+    const selected = (await workspace.stack())?.name;
     if (selected === undefined) {
-      const names = stacks.map((s) => s.name);
+      const names = (await workspace.listStacks()).map((s) => s.name);
       throw new UserError(
         `no stack selected: pass --stack <name> or set REWIND_STACK` +
           (names.length > 0
@@ -83,59 +89,39 @@ export class StackSession {
             : " (the project has no stacks yet)"),
       );
     }
-    return new StackSession(selected, workDir);
+    return new StackAccess(selected, workDir, workspace);
   }
 
-  /**
-   * Nothing to put back: the session never selects a stack (see engine()). Kept so commands
-   * release what a session holds in one place.
-   */
+  /** Nothing to put back (kept so commands release what they hold in one place). */
   close(): Promise<void> {
     return Promise.resolve();
   }
 
-  private engine(): Promise<Automation> {
-    this.automation ??= (async () => {
-      const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
-      const workspace = await LocalWorkspace.create({ workDir: this.workDir });
-      // Stack.select runs `pulumi stack select`, which writes the project's selected stack, a
-      // file every shell and process in the checkout shares: a `rewind rollback --stack prod`
-      // would change which stack a later `pulumi up` targets, and a concurrent command or test
-      // that put back "its" selection failed once that stack was removed. Preview and up pass
-      // --stack themselves, so the session only checks that the stack exists.
-      workspace.selectStack = async (name: string) => {
-        await pulumiCli(this.workDir, ["stack", "--show-name", "--stack", name]);
-      };
-      const stack = await Stack.select(this.name, workspace);
-      return { stack, workspace };
+  /** The Automation API's Stack (selected once, on first use). */
+  automationStack(): Promise<Stack> {
+    this.selected ??= (async () => {
+      const { Stack } = await import("@pulumi/pulumi/automation");
+      try {
+        return await Stack.select(this.name, this.workspace);
+      } catch (error) {
+        if (error instanceof Error && error.name === "StackNotFoundError") {
+          throw new UserError(`no stack named ${JSON.stringify(this.name)} in ${this.workDir}`);
+        }
+        throw error;
+      }
     })();
-    return this.automation;
+    return this.selected;
   }
 
   /** The whole history, oldest first, with each update's config (secrets decrypted). */
   async history(): Promise<HistoryEntry[]> {
+    const stack = await this.automationStack();
     const updates: UpdateRecord[] = [];
     const size = historyPage();
     for (let page = 1; ; page++) {
-      const text = await this.pulumi([
-        "stack",
-        "history",
-        "--json",
-        "--show-secrets",
-        "--stack",
-        this.name,
-        "--page-size",
-        String(size),
-        "--page",
-        String(page),
-      ]);
-      const batch = JSON.parse(text, (key, value: unknown) =>
-        (key === "startTime" || key === "endTime") && typeof value === "string"
-          ? new Date(value)
-          : value,
-      ) as UpdateRecord[] | null;
-      updates.push(...(batch ?? []));
-      if ((batch ?? []).length < size) {
+      const batch = ((await stack.history(size, page, true)) ?? []) as UpdateRecord[];
+      updates.push(...batch);
+      if (batch.length < size) {
         return toEntries(updates);
       }
     }
@@ -143,21 +129,26 @@ export class StackSession {
 
   /** The stack's outputs as plain values (the contract's appVersion, digest, ...). */
   async outputs(): Promise<StackOutputs> {
-    const text = await this.pulumi([
-      "stack",
-      "output",
-      "--json",
-      "--show-secrets",
-      "--stack",
-      this.name,
-    ]);
-    return plainOutputs(JSON.parse(text) as Record<string, unknown>);
+    // What Stack.outputs() runs, without waiting for the selection: the reads pass --stack, so
+    // they run beside Stack.select and the history read that needs it.
+    return plainOutputs(valuesOf(await this.read(() => this.workspace.stackOutputs(this.name))));
   }
 
   /** The current config with secrets decrypted and structured values parsed (objectValue). */
   async config(): Promise<StackConfig> {
-    const text = await this.pulumi(["config", "--json", "--show-secrets", "--stack", this.name]);
-    return JSON.parse(text) as StackConfig;
+    // Stack.getAllConfig()'s call, as outputs(); `pulumi config --json --show-secrets` as it
+    // is, objectValue included.
+    return (await this.read(() => this.workspace.getAllConfig(this.name))) as StackConfig;
+  }
+
+  // A failed read of a stack that does not exist says so, as the selection does.
+  private async read<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      await this.automationStack();
+      throw error;
+    }
   }
 
   /**
@@ -204,45 +195,100 @@ export class StackSession {
   async preview(
     configFile: string | undefined,
     onEvent: (e: EngineEvent) => void,
+    policy?: PolicyPack,
   ): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const { stack } = await this.engine();
+      const stack = await this.automationStack();
       const result = await stack.preview({
         configFile,
+        ...policyOptions(policy),
         onEvent: (e) => {
           events.push(e);
           onEvent(e);
         },
       });
-      return { ok: true, changes: counts(result.changeSummary), outputs: {}, events };
+      return { ...outcome(true, events), changes: counts(result.changeSummary) };
     } catch (error) {
-      return { ok: false, changes: {}, outputs: {}, events, error: engineError(error, events) };
+      return failed(error, events);
     }
   }
 
   /** `pulumi up` with a message recorded in the history; the HealthGate runs inside it. */
-  async up(message: string, onEvent: (e: EngineEvent) => void): Promise<EngineOutcome> {
+  async up(
+    message: string,
+    onEvent: (e: EngineEvent) => void,
+    policy?: PolicyPack,
+  ): Promise<EngineOutcome> {
     const events: EngineEvent[] = [];
     try {
-      const { stack } = await this.engine();
+      const stack = await this.automationStack();
       const result = await stack.up({
         message,
+        ...policyOptions(policy),
         onEvent: (e) => {
           events.push(e);
           onEvent(e);
         },
       });
       return {
-        ok: result.summary.result === "succeeded",
+        ...outcome(result.summary.result === "succeeded", events),
         changes: counts(result.summary.resourceChanges ?? {}),
         outputs: plainOutputs(valuesOf(result.outputs)),
-        events,
       };
     } catch (error) {
-      return { ok: false, changes: {}, outputs: {}, events, error: engineError(error, events) };
+      return failed(error, events);
     }
   }
+}
+
+function policyOptions(policy: PolicyPack | undefined): {
+  policyPacks?: string[];
+  policyPackConfigs?: string[];
+} {
+  if (policy === undefined) {
+    return {};
+  }
+  return {
+    policyPacks: [policy.pack],
+    ...(policy.config === undefined ? {} : { policyPackConfigs: [policy.config] }),
+  };
+}
+
+function outcome(ok: boolean, events: readonly EngineEvent[]): EngineOutcome {
+  return { ok, changes: {}, outputs: {}, events, violations: violations(events), locked: false };
+}
+
+function failed(error: unknown, events: readonly EngineEvent[]): EngineOutcome {
+  const found = violations(events);
+  const locked = error instanceof Error && error.name === "ConcurrentUpdateError";
+  return {
+    ...outcome(false, events),
+    locked,
+    error:
+      found.length > 0
+        ? `refused by the policy pack: ${found.map((v) => `${v.policy} on ${v.resource}: ${v.message}`).join(" | ")}`
+        : engineError(error, events),
+  };
+}
+
+/** The mandatory violations among the events, each once. */
+function violations(events: readonly EngineEvent[]): PolicyViolation[] {
+  const seen = new Map<string, PolicyViolation>();
+  for (const e of events) {
+    const p = e.policyEvent;
+    if (p === undefined || p.enforcementLevel !== "mandatory") continue;
+    const resource = p.resourceUrn ? describe(p.resourceUrn) : "the stack";
+    const message = plain(p.message)
+      .trim()
+      .replace(/\s*\n\s*/g, " ");
+    seen.set(`${p.policyName} ${resource} ${message}`, {
+      policy: p.policyName,
+      resource,
+      message,
+    });
+  }
+  return [...seen.values()];
 }
 
 function counts(map: Record<string, number | undefined>): Record<string, number> {

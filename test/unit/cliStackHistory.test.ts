@@ -4,14 +4,16 @@ import { UserError } from "../../domain/errors";
 import {
   SnapshotRecord,
   databaseName,
+  lastKnownGood,
+  readPins,
+  toEntries,
+} from "../../domain/pins";
+import {
   formatHistoryTable,
   formatSeconds,
   historyRows,
-  lastKnownGood,
-  readPins,
   resolveTarget,
-  toEntries,
-} from "../../cli/updates";
+} from "../../cli/stackHistory";
 import { T0, at, configOf, historyOf } from "./cliFixtures";
 
 const releases = historyOf([

@@ -2,8 +2,8 @@
 // (index.ts → planRelease): numbered sql revisions by their number, Alembic's ids by the pinned
 // config's `rewind:database.migrations.revisions` (oldest first), since the ids carry no order.
 // Pure: `rewind plan`, `rewind rollback`, `rewind release` and the report decide with it.
-import { BASE, compareInOrder, compareRevisions, isRevision } from "../domain/revision";
-import { Pins } from "./updates";
+import { BASE, compareInOrder, compareRevisions, isRevision } from "./revision";
+import { Pins } from "./pins";
 
 /** How two revisions are ordered, or why they cannot be. */
 export type Ordering =

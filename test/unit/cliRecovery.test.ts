@@ -1,0 +1,114 @@
+// What a killed update left behind, in words, and Rewind's own config lock.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { acquireConfigLock, lockFileOf } from "../../cli/configLock";
+import { formatVerdict, judgeStack } from "../../cli/recoveryPlan";
+import { EngineLock } from "../../cli/stackRecovery";
+import { UserError } from "../../domain/errors";
+
+const lock = (state: EngineLock["state"], host = "vm"): EngineLock => ({
+  file: "/p/.pulumi/.pulumi/locks/organization/rewind/prod/1b2c.json",
+  pid: 4711,
+  host,
+  user: "ops",
+  since: "2026-11-30T10:00:00.123456789Z",
+  state,
+});
+
+describe("judgeStack", () => {
+  test("nothing left behind", () => {
+    assert.deepEqual(judgeStack("prod", { locks: [], pending: [], partialSnapshots: [] }), {
+      kind: "clean",
+    });
+  });
+
+  test("an update that runs is waited for, and nothing else is said", () => {
+    const verdict = judgeStack("prod", {
+      locks: [lock("alive")],
+      pending: [],
+      partialSnapshots: [],
+    });
+    assert.equal(
+      formatVerdict(verdict, "rewind recover"),
+      "Another update of stack prod is in progress: pulumi pid 4711 on host vm (user ops) since " +
+        "2026-11-30 10:00:00Z; wait for it to finish.\n",
+    );
+  });
+
+  test("another host's lock cannot be judged from here", () => {
+    const verdict = judgeStack("prod", {
+      locks: [lock("unknown", "ci-7")],
+      pending: [],
+      partialSnapshots: [],
+    });
+    assert.equal(verdict.kind, "busy");
+    assert.match(
+      formatVerdict(verdict, "rewind recover"),
+      /^Stack prod is locked by pulumi pid 4711 on host ci-7 since 2026-11-30 10:00:00Z; whether it still runs cannot be told from this host\./,
+    );
+  });
+
+  test("a killed update: what happened and what recover will do", () => {
+    const verdict = judgeStack("prod", {
+      locks: [lock("gone")],
+      pending: [{ type: "creating", resource: "BackupSnapshot hunter-backup" }],
+      partialSnapshots: ["/var/backups/hunter/.partial-20261130T100001Z-hunter-0001-aa11bb"],
+    });
+    assert.equal(
+      formatVerdict(verdict, "rewind recover"),
+      [
+        "The stack was left behind by an interrupted update:",
+        "  - an update was interrupted: pulumi pid 4711 (since 2026-11-30 10:00:00Z) is gone, but its lock of the stack remains",
+        "  - 1 operation it began never finished: creating BackupSnapshot hunter-backup",
+        "  - 1 partial snapshot (never verified) in the backup store: /var/backups/hunter/.partial-20261130T100001Z-hunter-0001-aa11bb",
+        "rewind recover will:",
+        "  1. remove the lock of the process that is gone (pulumi cancel)",
+        "  2. refresh the stack against the real world, dropping the unfinished creates (pulumi refresh --clear-pending-creates)",
+        "  3. remove the partial snapshots",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("acquireConfigLock", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-lock-"));
+  const config = path.join(dir, "Pulumi.prod.yaml");
+
+  test("a second holder waits, then is refused with the first one named", async () => {
+    const first = await acquireConfigLock(config, "prod", "rewind release --set a=1", 0);
+    const started = Date.now();
+    await assert.rejects(
+      acquireConfigLock(config, "prod", "rewind release --set b=2", 400),
+      (e: Error) =>
+        e instanceof UserError &&
+        new RegExp(
+          `^stack prod's config is held by rewind release --set a=1 \\(pid ${process.pid} on host ` +
+            `${os.hostname()} since [^)]+\\); nothing was changed\\. Wait for it to finish and run again`,
+        ).test(e.message),
+    );
+    assert.ok(Date.now() - started >= 400, "it waited");
+    first.release();
+    assert.equal(fs.existsSync(lockFileOf(config)), false);
+  });
+
+  test("the lock of a process that is gone is replaced", async () => {
+    const dead = spawnSync(process.execPath, ["-e", "process.exit(0)"]).pid;
+    fs.writeFileSync(
+      lockFileOf(config),
+      JSON.stringify({
+        pid: dead,
+        host: os.hostname(),
+        startedAt: "2026-11-30T10:00:00Z",
+        command: "rewind release",
+      }),
+    );
+    const taken = await acquireConfigLock(config, "prod", "rewind recover", 0);
+    assert.equal(taken.replaced?.pid, dead);
+    taken.release();
+  });
+});
