@@ -1,7 +1,7 @@
 // The Docker Engine through its API (dockerode), never through a shell: list Rewind's containers
 // by label, run one on the host network, wait until it answers HTTP, stop it gracefully; stop and
-// start a service's app containers around a Restore. Errors are plain Errors whose message is
-// written for the user.
+// start a service's app containers around a Restore. Every error's message is written for the
+// user.
 import Docker from "dockerode";
 import { UserError } from "../domain/errors";
 import { LABELS } from "../domain/dockerLabels";
