@@ -9,7 +9,13 @@ import { promisify } from "node:util";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
-import { columnsOfItems, itemsChecksum, sql, withDatabase } from "../integration/postgres";
+import {
+  adminUrl,
+  columnsOfItems,
+  itemsChecksum,
+  sql,
+  withDatabase,
+} from "../integration/postgres";
 import {
   hunterStackConfig,
   repoRoot,
@@ -98,7 +104,12 @@ export async function deployFaultStack(
       await stack.workspace.removeStack(stack.name);
     } finally {
       drop();
-      await dropped;
+      // A test that stopped PostgreSQL broke withDatabase's admin session: drop on a new one.
+      await dropped.catch(() =>
+        shared === undefined
+          ? sql(adminUrl(), `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`)
+          : undefined,
+      );
       fs.rmSync(store, { recursive: true, force: true });
     }
   };
