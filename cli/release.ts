@@ -19,13 +19,13 @@ import {
   rawConfig,
   withRevisionList,
 } from "./configPins";
-import { EngineOutcome, StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
-import { acquireConfigLock, describeHolder, lockWaitMs } from "./configLock";
+import { EngineOutcome, StackAccess, progressPrinter } from "./stackAccess";
+import { describeHolder } from "./configLock";
+import { openStackChange } from "./stackChange";
 import { readHistory } from "./history";
 import { requireRecovered } from "./recover";
 import { judgeStack } from "./recoveryPlan";
 import { engineLocks } from "./stackRecovery";
-import { resolvePolicyPack } from "./policyPack";
 import { checkWebhookUrl, postWebhook } from "./notify";
 import {
   COMMON_HELP,
@@ -97,17 +97,11 @@ export const release: Command = {
     const notifyUrl = stringOption(values, "notify");
     const webhook = notifyUrl === undefined ? undefined : checkWebhookUrl(notifyUrl);
 
-    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
-    const policy = resolvePolicyPack(
-      session.workDir,
-      session.name,
+    const { session, policy, lock } = await openStackChange(
+      io,
+      common.stack,
       stringOption(values, "policy-config"),
-    );
-    const lock = await acquireConfigLock(
-      session.configFile(),
-      session.name,
       ["rewind release", ...args].join(" "),
-      lockWaitMs(io.env),
     );
     if (lock.replaced !== undefined) {
       io.stderr(`Replaced the lock of ${describeHolder(lock.replaced)}: that process is gone.\n`);

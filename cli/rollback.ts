@@ -3,10 +3,9 @@
 // shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
 import { UserError } from "../domain/errors";
 import { pinCommands } from "./configPins";
-import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
+import { progressPrinter } from "./stackAccess";
+import { openStackChange } from "./stackChange";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, stringOption } from "./options";
-import { acquireConfigLock, lockWaitMs } from "./configLock";
-import { resolvePolicyPack } from "./policyPack";
 import { requireRecovered } from "./recover";
 import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
 import { plan as planCommand, planRollback, planWorks } from "./plan";
@@ -73,17 +72,11 @@ export const rollback: Command = {
       );
     }
 
-    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
-    const policy = resolvePolicyPack(
-      session.workDir,
-      session.name,
+    const { session, policy, lock } = await openStackChange(
+      io,
+      common.stack,
       stringOption(values, "policy-config"),
-    );
-    const lock = await acquireConfigLock(
-      session.configFile(),
-      session.name,
       ["rewind rollback", ...args].join(" "),
-      lockWaitMs(io.env),
     );
     try {
       await requireRecovered(session, io, await session.config(), {

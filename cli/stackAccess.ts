@@ -197,21 +197,10 @@ export class StackAccess {
     onEvent: (e: EngineEvent) => void,
     policy?: PolicyPack,
   ): Promise<EngineOutcome> {
-    const events: EngineEvent[] = [];
-    try {
-      const stack = await this.automationStack();
-      const result = await stack.preview({
-        configFile,
-        ...policyOptions(policy),
-        onEvent: (e) => {
-          events.push(e);
-          onEvent(e);
-        },
-      });
-      return { ...outcome(true, events), changes: counts(result.changeSummary) };
-    } catch (error) {
-      return failed(error, events);
-    }
+    return this.recording(onEvent, async (stack, record) => {
+      const result = await stack.preview({ configFile, ...policyOptions(policy), onEvent: record });
+      return (events) => ({ ...outcome(true, events), changes: counts(result.changeSummary) });
+    });
   }
 
   /** `pulumi up` with a message recorded in the history; the HealthGate runs inside it. */
@@ -220,22 +209,31 @@ export class StackAccess {
     onEvent: (e: EngineEvent) => void,
     policy?: PolicyPack,
   ): Promise<EngineOutcome> {
-    const events: EngineEvent[] = [];
-    try {
-      const stack = await this.automationStack();
-      const result = await stack.up({
-        message,
-        ...policyOptions(policy),
-        onEvent: (e) => {
-          events.push(e);
-          onEvent(e);
-        },
-      });
-      return {
+    return this.recording(onEvent, async (stack, record) => {
+      const result = await stack.up({ message, ...policyOptions(policy), onEvent: record });
+      return (events) => ({
         ...outcome(result.summary.result === "succeeded", events),
         changes: counts(result.summary.resourceChanges ?? {}),
         outputs: plainOutputs(valuesOf(result.outputs)),
-      };
+      });
+    });
+  }
+
+  /** Runs one engine operation, keeping its events for the outcome and passing each on. */
+  private async recording(
+    onEvent: (e: EngineEvent) => void,
+    run: (
+      stack: Stack,
+      record: (e: EngineEvent) => void,
+    ) => Promise<(events: EngineEvent[]) => EngineOutcome>,
+  ): Promise<EngineOutcome> {
+    const events: EngineEvent[] = [];
+    try {
+      const finish = await run(await this.automationStack(), (e) => {
+        events.push(e);
+        onEvent(e);
+      });
+      return finish(events);
     } catch (error) {
       return failed(error, events);
     }
