@@ -2,7 +2,6 @@
 // run as its own process group so a test can SIGKILL all of it, the recovery `rewind recover`
 // will do (issue 10, defect 3), and what an operator checks after a fault.
 import { ChildProcess, execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,7 +9,7 @@ import { promisify } from "node:util";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
-import { adminUrl, columnsOfItems, itemsChecksum, sql } from "../integration/postgres";
+import { columnsOfItems, createDatabase, itemsChecksum, sql } from "../integration/postgres";
 import {
   hunterStackConfig,
   repoRoot,
@@ -68,18 +67,8 @@ export async function deployFaultStack(
 ): Promise<FaultStack> {
   requireToolchainEnv();
   const store = fs.mkdtempSync(path.join(os.tmpdir(), `rewind-${prefix}-store-`));
-  // Created and dropped on short sessions: a test that stops PostgreSQL must not break a
-  // long-lived admin connection (its error would surface as an uncaught exception).
-  let db: { url: string; name: string };
-  if (shared === undefined) {
-    const name = `rewind_db_${randomBytes(4).toString("hex")}`;
-    await sql(adminUrl(), `CREATE DATABASE ${name}`);
-    const url = new URL(adminUrl());
-    url.pathname = `/${name}`;
-    db = { url: url.toString(), name };
-  } else {
-    db = { url: shared.dbUrl, name: shared.dbName };
-  }
+  const own = shared === undefined ? await createDatabase() : undefined;
+  const db = own ?? { url: shared!.dbUrl, name: shared!.dbName };
   const port = await freePort();
   const stack = await LocalWorkspace.createStack({
     stackName: uniqueStackName(prefix),
@@ -96,9 +85,7 @@ export async function deployFaultStack(
       await stack.destroy(quiet);
       await stack.workspace.removeStack(stack.name);
     } finally {
-      if (shared === undefined) {
-        await sql(adminUrl(), `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
-      }
+      await own?.drop();
       fs.rmSync(store, { recursive: true, force: true });
     }
   };

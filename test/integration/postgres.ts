@@ -12,22 +12,38 @@ export function adminUrl(): string {
   return url;
 }
 
+/** A fresh database of the test's own. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  /** Drops it, whatever still holds a connection. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a database, on a short admin session: a test that stops PostgreSQL leaves no broken
+ * long-lived connection behind.
+ */
+export async function createDatabase(): Promise<TestDatabase> {
+  const name = `rewind_db_${randomBytes(4).toString("hex")}`;
+  await sql(adminUrl(), `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: () =>
+      sql(adminUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
+  };
+}
+
 /** Runs `body` with a fresh database (its URL and name), dropped afterwards. */
 export async function withDatabase<T>(body: (url: string, name: string) => Promise<T>): Promise<T> {
-  const name = `rewind_db_${randomBytes(4).toString("hex")}`;
-  const admin = new Client({ connectionString: adminUrl() });
-  await admin.connect();
+  const db = await createDatabase();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(adminUrl());
-    url.pathname = `/${name}`;
-    try {
-      return await body(url.toString(), name);
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    }
+    return await body(db.url, db.name);
   } finally {
-    await admin.end();
+    await db.drop();
   }
 }
 

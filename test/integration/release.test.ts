@@ -12,7 +12,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { readManifest } from "../../adapters/backupStore";
-import { columnsOfItems, itemsChecksum, sql, withDatabase } from "./postgres";
+import { TestDatabase, columnsOfItems, createDatabase, itemsChecksum, sql } from "./postgres";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const quiet = { onOutput: () => undefined };
@@ -50,8 +50,7 @@ describe("a release's life on the real engine", () => {
   let dbUrl: string;
   let appUrl: string;
   let store: string;
-  let dropDatabase: () => void;
-  let databaseDropped: Promise<void>;
+  let db: TestDatabase;
   let checksum0001: { count: number; md5: string };
   let snapshotAt0001: string;
   let snapshotAt0002: string;
@@ -76,17 +75,9 @@ describe("a release's life on the real engine", () => {
   before(async () => {
     requireToolchainEnv();
     store = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-release-store-"));
-    // The database lives as long as the describe block: withDatabase drops it when released.
-    let ready!: (url: string) => void;
-    const urlReady = new Promise<string>((r) => (ready = r));
-    databaseDropped = withDatabase(
-      (url) =>
-        new Promise<void>((release) => {
-          dropDatabase = release;
-          ready(url);
-        }),
-    );
-    dbUrl = await urlReady;
+    // The database lives as long as the describe block; after() drops it.
+    db = await createDatabase();
+    dbUrl = db.url;
     const port = await freePort();
     appUrl = `http://127.0.0.1:${port}`;
     stack = await LocalWorkspace.createStack({
@@ -104,8 +95,7 @@ describe("a release's life on the real engine", () => {
       await stack?.destroy(quiet);
       await stack?.workspace.removeStack(stack.name);
     } finally {
-      dropDatabase?.();
-      await databaseDropped;
+      await db?.drop();
       fs.rmSync(store, { recursive: true, force: true });
     }
   });

@@ -12,7 +12,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { engine, listContainers } from "../../adapters/docker";
 import { freePort } from "../../adapters/ports";
 import { LABELS } from "../../domain/dockerLabels";
-import { sql, withDatabase } from "./postgres";
+import { TestDatabase, createDatabase, sql } from "./postgres";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 /** The last commit whose resources were dynamic (`pulumi-nodejs:dynamic/rewind:*`). */
@@ -24,9 +24,8 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
   let oldTree: string;
   let store: string;
   let stackName: string;
+  let db: TestDatabase;
   let dbUrl: string;
-  let dropDatabase: () => void;
-  let databaseDropped: Promise<void>;
   let oldStack: Stack;
   let newStack: Stack;
 
@@ -48,16 +47,8 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(oldTree, "node_modules"));
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", oldTree]);
     store = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-upgrade-store-"));
-    let ready!: (url: string) => void;
-    const urlReady = new Promise<string>((r) => (ready = r));
-    databaseDropped = withDatabase(
-      (url) =>
-        new Promise<void>((release) => {
-          dropDatabase = release;
-          ready(url);
-        }),
-    );
-    dbUrl = await urlReady;
+    db = await createDatabase();
+    dbUrl = db.url;
     stackName = uniqueStackName("it-upgrade");
     const config = {
       ...hunterStackConfig({
@@ -84,8 +75,7 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
       await newStack?.destroy(quiet);
       await newStack?.workspace.removeStack(stackName);
     } finally {
-      dropDatabase?.();
-      await databaseDropped;
+      await db?.drop();
       execFileSync("git", ["-C", repoRoot, "worktree", "remove", "--force", oldTree]);
       fs.rmSync(store, { recursive: true, force: true });
     }
