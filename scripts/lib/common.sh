@@ -55,6 +55,13 @@ cleanup_add() {
   _CLEANUP_PATHS+=("$1")
 }
 
+# Commands (function names) run on any exit, after the paths above are removed.
+_CLEANUP_CMDS=()
+on_exit() {
+  _rewind_trap
+  _CLEANUP_CMDS+=("$1")
+}
+
 _rewind_exit() {
   local rc=$1 p
   if [ "$rc" -ne 0 ] && [ -n "$_STEP_NAME" ]; then
@@ -63,6 +70,7 @@ _rewind_exit() {
     if [ -n "$_STEP_FIX" ]; then printf '[%s]   fix: %s\n' "${0##*/}" "$_STEP_FIX" >&2; fi
   fi
   for p in "${_CLEANUP_PATHS[@]}"; do rm -rf -- "$p"; done
+  for p in "${_CLEANUP_CMDS[@]}"; do "$p" || true; done
   return "$rc"
 }
 # Installed on first use, not when sourced: env.sh sources this file into

@@ -1,3 +1,4 @@
+// @serial: stops PostgreSQL, which every other test file uses
 // PostgreSQL goes away: stopped (pg_ctl stop -m fast, as scripts/services does) while pg_dump
 // runs, and stopped before a release. Nothing is lost, and once it is back the next up converges.
 import { after, before, describe, test } from "node:test";

@@ -1,3 +1,4 @@
+// @serial: stops PostgreSQL, which every other test file uses
 // What `rewind` must never do, on the real program (hunter's images, Docker, PostgreSQL), on one
 // stack in this order:
 // 1. a release the policy pack refuses (no backup before a migration) exits 2 and changes

@@ -1,3 +1,4 @@
+// @serial: stops and restarts the cluster and checks the host iptables, which are host-wide
 // The single-node cluster of scripts/cluster (#12): a real pod, from an image in the local
 // registry, answers through a Service; then `stop` leaves the host exactly as it found it
 // (sysctls, iptables, mounts, kubepods cgroups, links, paths). A cluster that was running
@@ -433,6 +434,37 @@ test(
       // Also after a start that failed half way: stop is idempotent.
       if (!wasRunning)
         await timed("cluster stop (cleanup)", async () => run(clusterScript, ["stop"]));
+    }
+  },
+);
+
+test(
+  "a cluster killed without stop: the next start removes its chains and bridge, stop restores the host",
+  { timeout: 10 * 60_000 },
+  async () => {
+    const wasRunning = clusterRunning();
+    if (wasRunning)
+      await timed("cluster stop (it was running)", async () => run(clusterScript, ["stop"]));
+    const before = fingerprint();
+    // What a killed kube-proxy and CNI leave: a KUBE-* chain with a jump into it, and the bridge.
+    const chain = `KUBE-LEFTOVER-${randomBytes(3).toString("hex").toUpperCase()}`;
+    run("iptables", ["-N", chain]);
+    run("iptables", ["-A", "FORWARD", "-j", chain]);
+    run("ip", ["link", "add", "rewind0", "type", "bridge"]);
+    // A start from another checkout has no host snapshot of this one's.
+    fs.rmSync(path.join(rewindHome, "cluster", "host-snapshot"), { recursive: true, force: true });
+    try {
+      await timed("cluster start beside the leftovers", async () => run(clusterScript, ["start"]));
+      const chains = run("iptables-save", []);
+      assert.doesNotMatch(chains, new RegExp(chain), "the leftover chain was not removed");
+      await timed("cluster stop", async () => run(clusterScript, ["stop"]));
+      assert.deepEqual(diff(before, fingerprint()), [], "the host changed across start and stop");
+    } finally {
+      spawnSync("iptables", ["-D", "FORWARD", "-j", chain], { stdio: "ignore" });
+      spawnSync("iptables", ["-X", chain], { stdio: "ignore" });
+      spawnSync("ip", ["link", "del", "rewind0"], { stdio: "ignore" });
+      if (wasRunning)
+        await timed("cluster start (cleanup)", async () => run(clusterScript, ["start"]));
     }
   },
 );
