@@ -2,6 +2,7 @@
 // the two, and declare one Release whose resources run in the order the plan's direction needs.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as sdkConfig from "@pulumi/pulumi/runtime/config";
 import { parseConfig } from "./domain/config";
 import { getCurrentRelease } from "./components/currentRelease";
 import { UserError } from "./domain/errors";
@@ -29,10 +30,24 @@ export = async () => {
   }
 };
 
+// The SDK knows which keys the engine passed as secrets, but keeps the function internal.
+const runtimeConfig = sdkConfig as typeof sdkConfig & {
+  isConfigSecret?: (key: string) => boolean;
+};
+
+/** The config keys Pulumi holds as secrets (a namespace with one secret leaf is one). */
+function configSecretKeys(): Set<string> {
+  const isSecret = runtimeConfig.isConfigSecret;
+  if (isSecret === undefined) {
+    throw new Error("this @pulumi/pulumi has no isConfigSecret: pin the version in package.json");
+  }
+  return new Set(Object.keys(pulumi.runtime.allConfig()).filter((k) => isSecret(k)));
+}
+
 async function release() {
   const stack = pulumi.getStack();
   // Validated before any resource is registered: a bad pin stops here, naming key and value.
-  const config = parseConfig(stack, pulumi.runtime.allConfig());
+  const config = parseConfig(stack, pulumi.runtime.allConfig(), configSecretKeys());
   if (config.target !== "docker") {
     throw new UserError(
       `stack "${stack}": rewind:target is "${config.target}"; this version of Rewind deploys ` +

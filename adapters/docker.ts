@@ -163,6 +163,17 @@ export interface RunSpec {
  * @returns the container id.
  */
 export async function runContainer(docker: Docker, spec: RunSpec): Promise<string> {
+  const id = await createContainer(docker, spec);
+  await startCreated(docker, id);
+  return id;
+}
+
+/**
+ * Creates a container as {@link runContainer} would, without starting it: what takes time (the
+ * engine's bookkeeping) happens before the moment that must be short.
+ * @returns the container id.
+ */
+export async function createContainer(docker: Docker, spec: RunSpec): Promise<string> {
   const container = await docker.createContainer({
     name: spec.name,
     Image: spec.image,
@@ -177,13 +188,18 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<strin
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
     },
   });
+  return container.id;
+}
+
+/** Starts a container {@link createContainer} made; removes it if it cannot start. */
+export async function startCreated(docker: Docker, id: string): Promise<void> {
+  const container = docker.getContainer(id);
   try {
     await container.start();
   } catch (err) {
     await container.remove({ force: true }).catch(() => undefined);
     throw err;
   }
-  return container.id;
 }
 
 /** Whether a container runs, and if not, why (for error messages). */
@@ -259,6 +275,35 @@ export async function stopAndRemove(docker: Docker, id: string, graceSeconds = 1
       throw err;
     }
   }
+}
+
+/**
+ * Stops a container by `signal` (a program's own graceful stop, e.g. HAProxy's SIGUSR1: stop
+ * listening, finish what is in flight), waits up to `timeoutSeconds` for it to exit, then stops
+ * what is left and removes it. Its restart policy is turned off first: the engine would
+ * otherwise start again a container that exits by itself.
+ */
+export async function softStop(
+  docker: Docker,
+  id: string,
+  signal: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const container = docker.getContainer(id);
+  try {
+    await container.update({ RestartPolicy: { Name: "no" } });
+    await container.kill({ signal });
+  } catch (err) {
+    // 404: gone; 409: not running. Either way, what is left is removed below.
+    if (statusCode(err) !== 404 && statusCode(err) !== 409) {
+      throw err;
+    }
+  }
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline && (await containerStatus(docker, id)).running) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  await stopAndRemove(docker, id, 1);
 }
 
 /** The answer to one probe: the status, or why there was none. */

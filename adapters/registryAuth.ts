@@ -12,16 +12,20 @@ import {
   redact,
   tokenUrl,
 } from "../domain/registryChallenge";
+import {
+  REGISTRY_PASSWORD_KEY as PASSWORD_KEY,
+  REGISTRY_USERNAME_KEY as USERNAME_KEY,
+  SET_REGISTRY_PASSWORD,
+} from "../domain/config/app";
+
+/** The config keys the credentials come from, named in every error about them. */
+export { PASSWORD_KEY, USERNAME_KEY };
 
 /** A registry user and password (the password a Pulumi secret in config). */
 export interface RegistryCredentials {
   readonly username: string;
   readonly password: string;
 }
-
-/** The config keys the credentials come from, named in every error about them. */
-export const USERNAME_KEY = "rewind:app.registry.username";
-export const PASSWORD_KEY = "rewind:app.registry.password";
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -74,8 +78,8 @@ function needsCredentials(origin: string, challenge: Challenge, what: string): E
   const realm = challenge.realm ? ` (realm "${challenge.realm}")` : "";
   return new Error(
     `the registry at ${origin} wants credentials to ${what}${realm}; set ${USERNAME_KEY} and ` +
-      `${PASSWORD_KEY} (pulumi config set ${USERNAME_KEY} <user> && ` +
-      `pulumi config set --secret ${PASSWORD_KEY} <password>)`,
+      `${PASSWORD_KEY} (pulumi config set --path ${USERNAME_KEY} <user> && ` +
+      `${SET_REGISTRY_PASSWORD})`,
   );
 }
 
@@ -83,7 +87,7 @@ function refused(origin: string, credentials: RegistryCredentials, status: numbe
   return new Error(
     `the registry at ${origin} refused the credentials of user "${credentials.username}" ` +
       `(${USERNAME_KEY}, ${PASSWORD_KEY}): HTTP ${status}; fix the user or the password ` +
-      `(pulumi config set --secret ${PASSWORD_KEY} <password>)`,
+      `(${SET_REGISTRY_PASSWORD})`,
   );
 }
 

@@ -5,7 +5,8 @@
 // Two facts of the Pulumi CLI v3.259.0 shape it (checked on this file backend):
 // - `stack history --show-secrets` marks a whole namespace secret when one leaf is, so which
 //   leaf was secret is lost. Rewind re-secures the leaves that may hold credentials
-//   (domain/config/ masks the same ones: rewind:database.url, rewind:app.env.*); a
+//   (domain/config/ masks the same ones: rewind:database.url, rewind:app.env.*,
+//   rewind:app.registry.password); a
 //   secret namespace without such a leaf is written as one secret, never as plaintext.
 // - `config set --path` turns "true"/"false" and integers into booleans and numbers and cannot
 //   combine --secret with --type, while `config set-all --json` keeps JSON types exactly but
@@ -20,7 +21,7 @@ import { UsageError } from "./options";
 /** Leaves that may hold credentials, by namespace: at or under these paths. */
 export const SECRET_LEAVES: Readonly<Record<string, readonly (readonly string[])[]>> = {
   "rewind:database": [["url"]],
-  "rewind:app": [["env"]],
+  "rewind:app": [["env"], ["registry", "password"]],
 };
 
 /** What to write so that the stack's `rewind:*` config equals the target's. */

@@ -4,7 +4,7 @@
 // runbooks' decision tree says and runs `pulumi up` again.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConfig } from "../domain/config";
+import { REGISTRY_PASSWORD_KEY, parseConfig } from "../domain/config";
 import { irreversibleSteps, readMigrationSet } from "../domain/migrationSet";
 import { compareRevisions, isRevision } from "../domain/revision";
 import {
@@ -22,6 +22,7 @@ import {
 import { EngineOutcome, StackAccess, progressPrinter } from "./stackAccess";
 import { describeHolder } from "./configLock";
 import { openStackChange } from "./stackChange";
+import { checkRegistryCredentials } from "./registryCheck";
 import { readHistory } from "./history";
 import { requireRecovered } from "./recover";
 import { judgeStack } from "./recoveryPlan";
@@ -116,7 +117,9 @@ export const release: Command = {
       // The program would refuse a bad pin too, but only after the config was written; checked
       // here with the program's own schema, a mistake leaves the stack untouched (exit 2).
       const next = applyLeafPins(config, pins);
-      parseConfig(session.name, rawConfig(next));
+      await checkRegistryCredentials(
+        parseConfig(session.name, rawConfig(next), secretKeysOf(next)),
+      );
 
       if (
         await requireRecovered(session, io, config, {
@@ -159,6 +162,21 @@ export const release: Command = {
         if (common.json) {
           io.stdout(
             `${JSON.stringify({ released: false, rolledBack: false, locked: outcome.locked, violations: outcome.violations, error: outcome.error ?? null }, null, 2)}\n`,
+          );
+        }
+        return ExitCode.badInput;
+      }
+      if (!outcome.ok && !changedAnything(outcome.events) && credentialsRefused(outcome)) {
+        // The registry refused the credentials while the images were resolved, before anything
+        // ran: bad input, not a failed release to roll back from.
+        restoreFile(configFile, original);
+        io.stderr(
+          `Release refused: ${outcome.error ?? "the registry refused the credentials"}\n` +
+            `Nothing was changed and not rolled back; the stack's config file is as it was.\n`,
+        );
+        if (common.json) {
+          io.stdout(
+            `${JSON.stringify({ released: false, rolledBack: false, locked: false, violations: [], error: outcome.error ?? null }, null, 2)}\n`,
           );
         }
         return ExitCode.badInput;
@@ -268,6 +286,29 @@ export const release: Command = {
     }
   },
 };
+
+/** The keys the stack holds as secrets (a namespace with one secret leaf is one). */
+function secretKeysOf(config: StackConfig): Set<string> {
+  return new Set(
+    Object.entries(config)
+      .filter(([, entry]) => entry.secret === true)
+      .map(([key]) => key),
+  );
+}
+
+/**
+ * Whether the update failed because a registry refused (or wanted) credentials: every such
+ * error names the password's config key (adapters/registryAuth.ts, adapters/docker.ts).
+ */
+function credentialsRefused(outcome: EngineOutcome): boolean {
+  const said = [
+    outcome.error ?? "",
+    ...outcome.events.map((e) =>
+      e.diagnosticEvent?.severity === "error" ? e.diagnosticEvent.message : "",
+    ),
+  ];
+  return said.some((text) => text.includes(REGISTRY_PASSWORD_KEY));
+}
 
 /** Whether a step of the update changed a resource (the pack stops at the resource it refuses). */
 function changedAnything(events: EngineOutcome["events"]): boolean {

@@ -3,8 +3,9 @@ import { ArgumentChecks, isPlain } from "../domain/argumentChecks";
 import { portSchema, replicasSchema, serviceNameSchema } from "../domain/config";
 import { DockerDeployment } from "./dockerDeployment";
 import { ImageRef } from "./imageRef";
-import { repositoryProblem, versionProblem } from "../domain/imageRepository";
-import { ROUTER_VERSION } from "../images/router/router";
+import { parseRepository, repositoryProblem, versionProblem } from "../domain/imageRepository";
+import { HAPROXY_IMAGE_VERSION } from "../adapters/haproxy";
+import { drainSecondsSchema } from "../domain/config";
 
 /** Health endpoints of the app. */
 export interface AppHealthArgs {
@@ -44,7 +45,7 @@ export interface AppServiceArgs {
    * @default 1
    */
   replicas?: pulumi.Input<number>;
-  /** The public port; Rewind's router owns it and forwards to the ready replicas. */
+  /** The public port; the service's HAProxy owns it and forwards to the ready replicas. */
   port: pulumi.Input<number>;
   /**
    * Environment of every replica. Stored as a secret: it usually holds credentials.
@@ -74,10 +75,23 @@ export interface AppServiceArgs {
    */
   protect?: boolean;
   /**
-   * Repository of Rewind's router image (tag `ROUTER_VERSION`, built by scripts/images).
-   * @default `<the image's registry>/rewind-router`
+   * Repository of the front-door proxy's image, HAProxy (tag `HAPROXY_IMAGE_VERSION`, built by
+   * scripts/images).
+   * @default `<the image's registry>/rewind-haproxy`
    */
-  routerImage?: pulumi.Input<string>;
+  proxyImage?: pulumi.Input<string>;
+  /**
+   * How long old replicas may finish what is in flight after the switch before they are
+   * stopped (earlier once nothing is).
+   * @default 30
+   */
+  drainSeconds?: pulumi.Input<number>;
+  /**
+   * The user and password (a secret) of the image's registry, for the digest lookup and the
+   * engine's pulls; sent to no other registry (a proxy image elsewhere is pulled anonymously).
+   * @default anonymous
+   */
+  registry?: pulumi.Input<{ username: string; password: pulumi.Input<string> }>;
 }
 
 // Plain values are checked here, before anything is registered, so a typo fails the program
@@ -89,13 +103,14 @@ function validate(name: string, args: AppServiceArgs): void {
   if (isPlain(args.version)) checks.add(versionProblem(args.version));
   checks.schema("replicas", args.replicas, replicasSchema);
   checks.schema("port", args.port, portSchema);
+  checks.schema("drainSeconds", args.drainSeconds, drainSecondsSchema);
   checks.throwIfAny();
 }
 
 /**
  * One service of the app on the Docker target (`rewind:app:AppService`): the pinned version
- * resolved to a digest (ImageRef `<name>-image`), its replicas behind Rewind's router
- * (DockerDeployment `<name>-deployment`), and the router image (ImageRef `<name>-router-image`).
+ * resolved to a digest (ImageRef `<name>-image`), its replicas behind HAProxy
+ * (DockerDeployment `<name>-deployment`), and the proxy's image (ImageRef `<name>-proxy-image`).
  * Several services from one image (an API and a worker) are several AppServices.
  */
 export class AppService extends pulumi.ComponentResource {
@@ -103,7 +118,7 @@ export class AppService extends pulumi.ComponentResource {
   public readonly digest: pulumi.Output<string>;
   /** `image@digest`. */
   public readonly ref: pulumi.Output<string>;
-  /** The router's address, `http://127.0.0.1:<port>`. */
+  /** The proxy's address, `http://127.0.0.1:<port>`. */
   public readonly url: pulumi.Output<string>;
   /** The version the replicas run (the pin, once a release of it succeeded). */
   public readonly version: pulumi.Output<string>;
@@ -112,16 +127,37 @@ export class AppService extends pulumi.ComponentResource {
     super("rewind:app:AppService", name, {}, opts);
     validate(name, args);
 
+    const credentials = pulumi.output(args.registry);
+    const username = credentials.apply((c) => c?.username ?? "");
+    const password = pulumi.secret(credentials.apply((c) => c?.password ?? ""));
     const image = new ImageRef(
       `${name}-image`,
-      { image: args.image, version: args.version },
+      {
+        image: args.image,
+        version: args.version,
+        registryUsername: username,
+        registryPassword: password,
+      },
       { parent: this },
     );
-    const routerImage = new ImageRef(
-      `${name}-router-image`,
+    const proxyImage = pulumi.output(
+      args.proxyImage ?? pulumi.output(args.image).apply(defaultProxyImage),
+    );
+    // The app registry's credentials go to that registry only.
+    const sameRegistry = pulumi
+      .all([proxyImage, args.image])
+      .apply(([p, a]) => parseRepository(p).registry === parseRepository(a).registry);
+    const proxyRef = new ImageRef(
+      `${name}-proxy-image`,
       {
-        image: args.routerImage ?? pulumi.output(args.image).apply(defaultRouterImage),
-        version: ROUTER_VERSION,
+        image: proxyImage,
+        version: HAPROXY_IMAGE_VERSION,
+        registryUsername: pulumi
+          .all([sameRegistry, username])
+          .apply(([same, u]) => (same ? u : "")),
+        registryPassword: pulumi.secret(
+          pulumi.all([sameRegistry, password]).apply(([same, p]) => (same ? p : "")),
+        ),
       },
       { parent: this },
     );
@@ -137,7 +173,10 @@ export class AppService extends pulumi.ComponentResource {
         env: args.env ?? {},
         command: args.command ?? [],
         health: pulumi.output(args.health ?? {}).apply(withHealthDefaults),
-        routerRef: routerImage.ref,
+        proxyRef: proxyRef.ref,
+        drainSeconds: args.drainSeconds ?? 30,
+        registryUsername: username,
+        registryPassword: password,
       },
       { parent: this, protect: args.protect ?? false },
     );
@@ -157,9 +196,9 @@ export class AppService extends pulumi.ComponentResource {
   }
 }
 
-/** `<registry>/rewind-router` for an image in `<registry>`. */
-export function defaultRouterImage(image: string): string {
-  return `${image.slice(0, image.indexOf("/"))}/rewind-router`;
+/** `<registry>/rewind-haproxy` for an image in `<registry>`. */
+export function defaultProxyImage(image: string): string {
+  return `${image.slice(0, image.indexOf("/"))}/rewind-haproxy`;
 }
 
 /** The health endpoints with `rewind:app.health`'s defaults filled in. */

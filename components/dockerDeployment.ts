@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { resourceOptions, token } from "./resourceOptions";
 import type { DockerHealth, ReplicaState } from "../provider/dockerDeployment";
 
-/** Arguments of a DockerDeployment: one service's replicas and its router on a Docker Engine. */
+/** Arguments of a DockerDeployment: one service's replicas and its proxy on a Docker Engine. */
 export interface DockerDeploymentArgs {
   /** Names the containers; with `stackId` it selects them (labels `rewind.service`, `rewind.stack`). */
   service: pulumi.Input<string>;
@@ -14,7 +14,7 @@ export interface DockerDeploymentArgs {
   version: pulumi.Input<string>;
   /** Number of replicas; each listens on its own free loopback port (env `PORT`). */
   replicas: pulumi.Input<number>;
-  /** The public port, owned by the router, which forwards to the ready replicas. */
+  /** The public port, owned by HAProxy, which forwards to the ready replicas. */
   port: pulumi.Input<number>;
   /** Environment of every replica; stored as a secret. `PORT` is Rewind's. */
   env: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -22,15 +22,30 @@ export interface DockerDeploymentArgs {
   command: pulumi.Input<pulumi.Input<string>[]>;
   /** Startup and readiness paths probed before traffic switches, and how long that may take. */
   health: pulumi.Input<DockerHealth>;
-  /** The digest-pinned router image, `repo@sha256:…`. */
-  routerRef: pulumi.Input<string>;
+  /** The digest-pinned HAProxy image (rewind-haproxy), `repo@sha256:…`. */
+  proxyRef: pulumi.Input<string>;
+  /**
+   * After the switch, how long old replicas may finish what is in flight before SIGTERM.
+   * @default 30
+   */
+  drainSeconds?: pulumi.Input<number>;
+  /**
+   * The app registry's user, for the engine's pulls.
+   * @default "" (anonymous)
+   */
+  registryUsername?: pulumi.Input<string>;
+  /**
+   * The app registry's password; stored as a secret.
+   * @default "" (anonymous)
+   */
+  registryPassword?: pulumi.Input<string>;
 }
 
 /**
- * N replicas of a digest-pinned image on the Docker Engine behind Rewind's router
+ * N replicas of a digest-pinned image on the Docker Engine behind HAProxy
  * (`rewind:index:DockerDeployment`). A change of version, env, command or
- * replica count is health-gated: new replicas start, must answer the readiness path, the router
- * switches to them, and only then are the old ones stopped. `read` reports what really runs.
+ * replica count is health-gated: new replicas start, must answer the readiness path, HAProxy
+ * switches to them, the old ones are drained, and only then stopped. `read` reports what really runs.
  */
 export class DockerDeployment extends pulumi.CustomResource {
   static readonly __pulumiType = token("DockerDeployment");
@@ -52,15 +67,14 @@ export class DockerDeployment extends pulumi.CustomResource {
   declare public readonly env: pulumi.Output<Record<string, string>>;
   declare public readonly command: pulumi.Output<string[]>;
   declare public readonly health: pulumi.Output<DockerHealth>;
-  declare public readonly routerRef: pulumi.Output<string>;
-  /** `http://127.0.0.1:<port>`: the router. */
+  declare public readonly proxyRef: pulumi.Output<string>;
+  declare public readonly drainSeconds: pulumi.Output<number>;
+  /** `http://127.0.0.1:<port>`: the proxy. */
   declare public readonly url: pulumi.Output<string>;
-  /** The router container's id ("" when a refresh found none). */
-  declare public readonly routerId: pulumi.Output<string>;
-  /** Host directory of the router's upstream list. */
-  declare public readonly routerDir: pulumi.Output<string>;
-  /** Generation of the upstream list the router confirmed. */
-  declare public readonly generation: pulumi.Output<number>;
+  /** The proxy container's id ("" when a refresh found none). */
+  declare public readonly proxyId: pulumi.Output<string>;
+  /** Host directory of the proxy's state (config, admin socket). */
+  declare public readonly proxyDir: pulumi.Output<string>;
   /** Every app container of the service, as found. */
   declare public readonly containers: pulumi.Output<ReplicaState[]>;
 
@@ -71,14 +85,16 @@ export class DockerDeployment extends pulumi.CustomResource {
       {
         ...args,
         env: pulumi.secret(args.env),
+        drainSeconds: args.drainSeconds ?? 30,
+        registryUsername: args.registryUsername ?? "",
+        registryPassword: pulumi.secret(args.registryPassword ?? ""),
         url: undefined,
-        routerId: undefined,
-        routerDir: undefined,
-        generation: undefined,
+        proxyId: undefined,
+        proxyDir: undefined,
         containers: undefined,
       },
       // The env holds credentials (DATABASE_URL): secret in state even if given in plain text.
-      resourceOptions("DockerDeployment", opts, { secretOutputs: ["env"] }),
+      resourceOptions("DockerDeployment", opts, { secretOutputs: ["env", "registryPassword"] }),
     );
   }
 }

@@ -7,6 +7,16 @@ export interface ImageRefArgs {
   image: pulumi.Input<string>;
   /** An immutable tag (not `latest`) or a `sha256:` digest. */
   version: pulumi.Input<string>;
+  /**
+   * The registry's user, for a registry that wants credentials.
+   * @default "" (anonymous)
+   */
+  registryUsername?: pulumi.Input<string>;
+  /**
+   * The registry's password; stored as a secret.
+   * @default "" (anonymous)
+   */
+  registryPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -37,8 +47,15 @@ export class ImageRef extends pulumi.CustomResource {
     super(
       ImageRef.__pulumiType,
       name,
-      { image: args.image, version: args.version, digest: undefined, ref: undefined },
-      resourceOptions("ImageRef", opts, { secretOutputs: [] }),
+      {
+        image: args.image,
+        version: args.version,
+        registryUsername: args.registryUsername ?? "",
+        registryPassword: pulumi.secret(args.registryPassword ?? ""),
+        digest: undefined,
+        ref: undefined,
+      },
+      resourceOptions("ImageRef", opts, { secretOutputs: ["registryPassword"] }),
     );
   }
 }

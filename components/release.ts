@@ -139,6 +139,14 @@ export class Release extends pulumi.ComponentResource {
           // The app finds its database as twelve-factor apps do, unless the config says
           // otherwise; the URL stays a secret in the deployments' state.
           const env = databaseUrl.apply((url) => ({ DATABASE_URL: url, ...config.app.env }));
+          // The password a secret whatever the config held: it reaches the deployments' state.
+          const registry =
+            config.app.registry === undefined
+              ? undefined
+              : {
+                  username: config.app.registry.username,
+                  password: pulumi.secret(config.app.registry.password),
+                };
           app = new AppService(
             `${name}-app`,
             {
@@ -151,6 +159,8 @@ export class Release extends pulumi.ComponentResource {
               health: config.app.health,
               stackId: args.stackId,
               protect: config.app.protect,
+              drainSeconds: config.app.drainSeconds,
+              registry,
             },
             after(role),
           );
@@ -170,6 +180,8 @@ export class Release extends pulumi.ComponentResource {
                   env,
                   health: config.app.health,
                   stackId: args.stackId,
+                  drainSeconds: config.app.drainSeconds,
+                  registry,
                 },
                 after(role),
               ),

@@ -10,7 +10,8 @@ export const LABELS = {
   stack: "rewind.stack",
   /** The service name (a DNS label). */
   service: "rewind.service",
-  /** `app` (a replica) or `router` (the service's public port). */
+  /** `app` (a replica), `proxy` (HAProxy on the service's public port) or `router` (the
+   * proxy before it, still found on stacks not yet moved to HAProxy). */
   role: "rewind.role",
   /** The pinned version the replica runs (for people and `read`; `spec` decides). */
   version: "rewind.version",
@@ -18,9 +19,11 @@ export const LABELS = {
   spec: "rewind.spec",
   /** The loopback port a replica or router listens on (host network). */
   port: "rewind.port",
+  /** The proxy's own state directory (config, admin socket), under the service's proxy dir. */
+  state: "rewind.state",
 } as const;
 
-export type Role = "app" | "router";
+export type Role = "app" | "proxy" | "router";
 
 /** The labels that select one service of one stack (add `role` to narrow further). */
 export function serviceSelector(stackId: string, service: string): Record<string, string> {

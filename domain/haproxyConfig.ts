@@ -21,6 +21,8 @@ export const MAX_SLOTS = 256;
 
 const SERVICE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const URL_PATH = /^\/[\x21-\x7e]*$/;
+/** An upstream, `host:port`. */
+export const UPSTREAM = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 
 /** What the config is made of. */
 export interface ProxyConfigArgs {
@@ -40,6 +42,23 @@ export interface ProxyConfigArgs {
    * @default undefined: no health checks, a slot serves as soon as it is set ready
    */
   readonly readyPath?: string;
+  /**
+   * Upstreams (`host:port`) the first slots serve from the start, so a proxy that takes over
+   * the port from another serves at once instead of answering 503 until the runtime API fills
+   * its slots. They are not part of what makes the config "changed" (see proxyConfigKey).
+   * @default [] (every slot in maintenance)
+   */
+  readonly initial?: readonly string[];
+}
+
+/** What identifies a config for a restart decision: everything but the initial upstreams. */
+export function proxyConfigKey(args: ProxyConfigArgs): string {
+  return JSON.stringify({
+    service: args.service,
+    port: args.port,
+    slots: args.slots ?? DEFAULT_SLOTS,
+    readyPath: args.readyPath ?? null,
+  });
 }
 
 /** Each problem with the arguments, naming the argument, the value and what is allowed. */
@@ -63,6 +82,14 @@ export function proxyConfigProblems(args: ProxyConfigArgs): string[] {
       `readyPath is ${JSON.stringify(args.readyPath)}; allowed: a URL path starting with "/" ` +
         `without spaces`,
     );
+  }
+  const initial = args.initial ?? [];
+  const bad = initial.find((u) => !UPSTREAM.test(u));
+  if (bad !== undefined) {
+    problems.push(`initial upstream ${JSON.stringify(bad)} is not allowed; allowed: "host:port"`);
+  }
+  if (Number.isInteger(slots) && initial.length > slots) {
+    problems.push(`initial has ${initial.length} upstreams; allowed: at most slots (${slots})`);
   }
   return problems;
 }
@@ -132,8 +159,14 @@ export function haproxyConfig(args: ProxyConfigArgs): string {
     "    option http-keep-alive",
     "    http-reuse safe",
     ...(args.readyPath === undefined ? [] : [`    option httpchk GET ${args.readyPath}`]),
-    // Every slot starts in maintenance at a placeholder address; the runtime API fills it.
-    ...slotNames(slots).map((name) => `    server ${name} 127.0.0.1:1 disabled${check}`),
+    // Every slot but the initial ones starts in maintenance at a placeholder address; the
+    // runtime API fills it.
+    ...slotNames(slots).map((name, i) => {
+      const upstream = args.initial?.[i];
+      return upstream === undefined
+        ? `    server ${name} 127.0.0.1:1 disabled${check}`
+        : `    server ${name} ${upstream}${check}`;
+    }),
     "",
   ];
   return lines.join("\n");

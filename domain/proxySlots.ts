@@ -1,6 +1,7 @@
 // Which of the proxy's server slots serve which upstream, decided without touching HAProxy:
 // switching to a new upstream list fills free slots first and only then drains the slots of
 // upstreams that leave, so some slot is ready at every moment (the swap's "switch" step).
+import { DEFAULT_SLOTS, MAX_SLOTS, UPSTREAM } from "./haproxyConfig";
 
 /** A slot's administrative state, as set through the runtime API. */
 export type AdminState = "ready" | "drain" | "maint";
@@ -40,7 +41,16 @@ export interface SwitchPlan {
   readonly draining: readonly string[];
 }
 
-const UPSTREAM = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
+/**
+ * How many slots a service of `replicas` needs: the old and the new replicas side by side
+ * during a swap, rounded up to a power of two (at least DEFAULT_SLOTS), so a changed replica
+ * count rarely changes the config (which needs a new proxy).
+ */
+export function slotCount(replicas: number): number {
+  let slots = DEFAULT_SLOTS;
+  while (slots < 2 * replicas && slots < MAX_SLOTS) slots *= 2;
+  return slots;
+}
 
 /**
  * What to change so that exactly `wanted` is served. Slots that keep their upstream are left

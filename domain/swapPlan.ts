@@ -1,6 +1,7 @@
 // The order of a health-gated replacement on the Docker target, decided without touching the
-// engine: start → wait until ready → switch the router → stop. The old replicas are stopped
-// only after the router serves from the new ones, so there is always a ready replica.
+// engine: start → wait until ready → switch the front door → (confirm, drain) → stop. The old
+// replicas are stopped only after the proxy serves from the new ones and what was in flight on
+// them is done, so there is always a ready replica.
 
 /** A replica as found on the engine. */
 export interface RunningReplica {
@@ -33,7 +34,7 @@ export interface SwapPlan {
   readonly keep: readonly RunningReplica[];
   /** How many new replicas to start. */
   readonly start: number;
-  /** Replicas to stop once the router no longer uses them: outdated, surplus, broken. */
+  /** Replicas to stop once the proxy no longer uses them: outdated, surplus, broken. */
   readonly stop: readonly RunningReplica[];
   /** The steps; empty when the engine already matches. */
   readonly steps: readonly SwapStep[];
@@ -43,8 +44,8 @@ export interface SwapPlan {
  * Which replicas to keep, start and stop, and in which order.
  * @param current every app container of the service (running or not).
  * @param desired the spec and count wanted.
- * @param routed ids of the replicas the router serves now; undefined when there is no router
- * (or it must be recreated). A switch is planned whenever that differs from what is kept, even
+ * @param routed ids of the replicas the proxy serves now; undefined when there is no proxy
+ * (or a new one must start). A switch is planned whenever that differs from what is kept, even
  * if no replica changes.
  */
 export function planSwap(
@@ -80,29 +81,43 @@ export function planSwap(
   return { keep, start, stop, steps };
 }
 
-/** The router container as found on the engine. */
-export interface RunningRouter {
+/** A front-door container as found on the engine: HAProxy, or the router before it. */
+export interface RunningFrontDoor {
   readonly id: string;
   readonly running: boolean;
-  /** The router image ref it was started from (its `rewind.spec` label). */
+  /** What it was started from (its `rewind.spec` label): image and config. */
   readonly spec: string;
   readonly port: number;
 }
 
-export type RouterAction =
-  | { readonly kind: "keep"; readonly router: RunningRouter; readonly remove: readonly string[] }
-  | { readonly kind: "create"; readonly remove: readonly string[] };
+export type FrontDoorAction =
+  /** The proxy that runs is the one wanted; `retire` are leftovers (a crash mid-replace). */
+  | { readonly kind: "keep"; readonly proxy: RunningFrontDoor; readonly retire: readonly string[] }
+  /**
+   * Start a proxy at the switch. `removeFirst` must free the port before it binds: routers,
+   * which do not share a port. `retire` are proxies that keep serving beside the new one (both
+   * bind with SO_REUSEPORT) until it serves, then soft-stop.
+   */
+  | {
+      readonly kind: "create";
+      readonly removeFirst: readonly string[];
+      readonly retire: readonly string[];
+    };
 
 /**
- * Keep the running router if it runs the wanted image on the wanted port; otherwise create one,
- * after removing the others (they may hold the port). Extra routers (a crash between create
- * and remove) are removed either way.
+ * Keep the running proxy if it was started from the wanted image and config on the wanted port;
+ * otherwise start one. Routers (stacks from before HAProxy) are always replaced.
  */
-export function planRouter(
-  routers: readonly RunningRouter[],
+export function planFrontDoor(
+  proxies: readonly RunningFrontDoor[],
+  routers: readonly RunningFrontDoor[],
   desired: { readonly spec: string; readonly port: number },
-): RouterAction {
-  const keep = routers.find((r) => r.running && r.spec === desired.spec && r.port === desired.port);
-  const remove = routers.filter((r) => r !== keep).map((r) => r.id);
-  return keep === undefined ? { kind: "create", remove } : { kind: "keep", router: keep, remove };
+): FrontDoorAction {
+  const keep = proxies.find((p) => p.running && p.spec === desired.spec && p.port === desired.port);
+  const others = proxies.filter((p) => p !== keep).map((p) => p.id);
+  const routerIds = routers.map((r) => r.id);
+  if (keep !== undefined) {
+    return { kind: "keep", proxy: keep, retire: [...others, ...routerIds] };
+  }
+  return { kind: "create", removeFirst: routerIds, retire: others };
 }

@@ -1,22 +1,40 @@
-// Runs a service's replicas and its router on the Docker Engine, and replaces them health-gated:
-// start the new replicas, wait until each is ready, switch the router, confirm the router uses
-// the new list, and only then stop the old ones (swapPlan.ts decides; this file does).
+// Runs a service's replicas and its front door, HAProxy, on the Docker Engine, and replaces them
+// health-gated: start the new replicas, wait until each is ready, switch HAProxy (through its
+// runtime API) and confirm it serves the new list, drain the old replicas (nothing in flight, or
+// drainSeconds), and only then stop them (swapPlan.ts decides the order; this file does it).
+// A stack still on Rewind's old router moves to HAProxy at its next change.
 //
-// Runs in the dynamic-provider host, serialized by Pulumi's closure serializer: plain functions
-// calling the adapters, plain Errors whose message is for the user (see imageRepository.ts).
-import * as os from "node:os";
-import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
-import { portSchema, replicasSchema, serviceNameSchema } from "../domain/config";
-import type { z } from "zod";
-import * as path from "node:path";
+// Runs in the provider plugin: plain functions calling the adapters, plain Errors whose message
+// is for the user (see imageRepository.ts).
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import type { z } from "zod";
+import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
+import {
+  drainSecondsSchema,
+  portSchema,
+  replicasSchema,
+  serviceNameSchema,
+} from "../domain/config";
 import * as docker from "../adapters/docker";
+import {
+  currentUpstreams,
+  drainUpstreams,
+  proxyContainer,
+  setUpstreams,
+  showSlots,
+  waitProxyReady,
+  writeProxyConfig,
+} from "../adapters/haproxy";
 import { freePort, portFree } from "../adapters/ports";
+import { DockerAuthConfig, dockerAuthConfig } from "../adapters/registryAuth";
 import { LABELS, containerName, replicaSpec, serviceSelector } from "../domain/dockerLabels";
-import { RunningReplica, planRouter, planSwap } from "../domain/swapPlan";
-import { STATUS_PATH, readUpstreamList, writeUpstreamList } from "../images/router/router";
-import { splitDigestRef } from "../domain/imageRepository";
+import { ProxyConfigArgs, SOCKET_FILE, proxyConfigKey } from "../domain/haproxyConfig";
+import { parseRepository, splitDigestRef } from "../domain/imageRepository";
+import { slotCount } from "../domain/proxySlots";
+import { RunningReplica, planFrontDoor, planSwap } from "../domain/swapPlan";
+import { credentialsOf } from "./imageRef";
 
 /** Health endpoints, as in `rewind:app.health`. */
 export interface DockerHealth {
@@ -37,14 +55,20 @@ export interface DockerDeploymentInputs {
   /** The pinned version `ref` was resolved from (labels, messages). */
   version: string;
   replicas: number;
-  /** The router's public port. */
+  /** The proxy's public port. */
   port: number;
   env: Record<string, string>;
   /** The container command; the image's own when empty. */
   command: string[];
   health: DockerHealth;
-  /** `repo@sha256:…` of Rewind's router image. */
-  routerRef: string;
+  /** `repo@sha256:…` of the HAProxy image (rewind-haproxy). */
+  proxyRef: string;
+  /** After the switch, how long old replicas may finish what is in flight. */
+  drainSeconds: number;
+  /** The app registry's user; "" is anonymous. */
+  registryUsername?: string;
+  /** The app registry's password (a secret); "" is anonymous. */
+  registryPassword?: string;
 }
 
 /** A replica as it runs. */
@@ -59,29 +83,57 @@ export interface ReplicaState {
 }
 
 export interface DockerDeploymentOutputs extends DockerDeploymentInputs {
-  /** `http://127.0.0.1:<port>`: the router. */
+  /** `http://127.0.0.1:<port>`: the proxy. */
   url: string;
-  /** The router container, or "" when none runs (read after someone removed it). */
-  routerId: string;
-  /** Host directory holding the router's upstream list. */
-  routerDir: string;
-  /** The upstream list generation the router reported last. */
-  generation: number;
+  /** The proxy container, or "" when none runs (read after someone removed it). */
+  proxyId: string;
+  /** Host directory holding the service's proxy state (one directory per proxy container). */
+  proxyDir: string;
   /** Every app container of the service, as found. */
   containers: ReplicaState[];
 }
 
-const ROUTER_CONFIRM_MS = 30_000;
+/** What a state written before HAProxy holds besides the inputs (the router's). */
+interface LegacyRouterState {
+  routerDir?: string;
+}
+
 const STOP_GRACE_SECONDS = 10;
+const PROXY_READY_MS = 15_000;
 
 const URL_PATH = /^\/\S*$/;
 
-/** Where routers' state directories live on the host (the engine must be able to bind them). */
-function routerDirFor(stackId: string, service: string): string {
+/**
+ * Where a service's proxy state lives on the host (the engine binds it, so it must be a host
+ * path): REWIND_PROXY_DIR, else `proxy/` in REWIND_HOME (the project's .rewind), one short
+ * directory per service; admin socket paths must stay under 108 bytes.
+ */
+export function proxyDirFor(stackId: string, service: string, cwd = process.cwd()): string {
   const base =
-    process.env.REWIND_ROUTER_DIR ??
-    path.join(process.env.REWIND_HOME ?? path.join(os.homedir(), ".rewind"), "routers");
-  return path.join(base, `${stackId.replace(/[^A-Za-z0-9_.-]+/g, "_")}.${service}`);
+    process.env.REWIND_PROXY_DIR ||
+    path.join(process.env.REWIND_HOME || path.join(cwd, ".rewind"), "proxy");
+  const hash = createHash("sha256").update(`${stackId}/${service}`).digest("hex").slice(0, 8);
+  return path.join(base, `${service.slice(0, 20)}-${hash}`);
+}
+
+/** HAProxy's config for the service: its port, slots for old and new side by side, checks. */
+export function proxyArgs(inputs: DockerDeploymentInputs): ProxyConfigArgs {
+  return {
+    service: inputs.service,
+    port: inputs.port,
+    slots: slotCount(inputs.replicas),
+    // HAProxy probes the readiness path over HTTP; a health that is not an HTTP path gets no
+    // HAProxy check (the provider's own probes gate the switch either way).
+    ...(URL_PATH.test(inputs.health.ready) ? { readyPath: inputs.health.ready } : {}),
+  };
+}
+
+/** The `rewind.spec` of a proxy: its image and its config (a change needs a new proxy). */
+export function proxySpec(inputs: DockerDeploymentInputs): string {
+  return createHash("sha256")
+    .update(`${inputs.proxyRef}\n${proxyConfigKey(proxyArgs(inputs))}`)
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /**
@@ -109,13 +161,21 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
   if (typeof news.stackId !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(news.stackId)) {
     fail("stackId", news.stackId, `"<project>/<stack>"`);
   }
-  for (const key of ["ref", "routerRef"] as const) {
+  for (const key of ["ref", "proxyRef"] as const) {
     if (typeof news[key] !== "string" || splitDigestRef(news[key]) === undefined) {
       fail(key, news[key], "a digest-pinned image reference, repo@sha256:<64 hex>");
     }
   }
   bySchema("replicas", replicasSchema);
   bySchema("port", portSchema);
+  bySchema("drainSeconds", drainSecondsSchema);
+  for (const key of ["registryUsername", "registryPassword"] as const) {
+    const value: unknown = news[key];
+    if (value !== undefined && value !== UNKNOWN && typeof value !== "string") {
+      // Never the value: it may be the password.
+      failures.push({ property: key, reason: `${key} must be a string` });
+    }
+  }
   const env: unknown = news.env;
   if (env === UNKNOWN) {
     // checked once known
@@ -172,10 +232,11 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
 
 type Engine = ReturnType<typeof docker.engine>;
 
-/** Replicas and routers of this service as the engine reports them. */
+/** Replicas, proxies and (from before HAProxy) routers of this service as the engine reports them. */
 async function survey(engine: Engine, inputs: DockerDeploymentInputs) {
   const all = await docker.listContainers(engine, serviceSelector(inputs.stackId, inputs.service));
   const apps = all.filter((c) => c.labels[LABELS.role] === "app");
+  const proxies = all.filter((c) => c.labels[LABELS.role] === "proxy");
   const routers = all.filter((c) => c.labels[LABELS.role] === "router");
   const toState = (c: docker.ContainerSummary): ReplicaState => ({
     id: c.id,
@@ -184,52 +245,22 @@ async function survey(engine: Engine, inputs: DockerDeploymentInputs) {
     version: c.labels[LABELS.version] ?? "",
     state: c.state,
   });
-  return { apps, routers, toState };
+  return { apps, proxies, routers, toState };
 }
 
 const upstreamOf = (port: number): string => `127.0.0.1:${port}`;
 const baseUrl = (port: number): string => `http://127.0.0.1:${port}`;
+const socketOf = (c: docker.ContainerSummary): string =>
+  path.join(c.labels[LABELS.state] ?? "", SOCKET_FILE);
 
-/** Waits until the router on `port` reports `generation` (or a later one). */
-async function confirmRouter(
-  engine: Engine,
-  routerId: string,
-  port: number,
-  generation: number,
-): Promise<void> {
-  const deadline = Date.now() + ROUTER_CONFIRM_MS;
-  let last = "";
-  for (;;) {
-    const answer = await docker.probe(`${baseUrl(port)}${STATUS_PATH}`);
-    if (answer.ok) {
-      try {
-        const reported = JSON.parse(answer.body) as { generation?: unknown };
-        if (typeof reported.generation === "number" && reported.generation >= generation) {
-          return;
-        }
-        last = `it reports generation ${String(reported.generation)}`;
-      } catch {
-        last = `it answered ${answer.body}`;
-      }
-    } else {
-      last = answer.status === undefined ? answer.body : `HTTP ${answer.status}`;
-      const status = await docker.containerStatus(engine, routerId);
-      if (!status.running) {
-        const logs = await docker.logTail(engine, routerId);
-        throw new Error(
-          `the router on port ${port} is not running (${status.description})` +
-            (logs ? `; last output: ${logs}` : ""),
-        );
-      }
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `the router on port ${port} did not switch to upstream list ${generation} within ` +
-          `${ROUTER_CONFIRM_MS / 1000}s (${last})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
+/** The engine's auth for pulling `ref`: the credentials, only for the app image's registry. */
+function pullAuth(inputs: DockerDeploymentInputs, ref: string): DockerAuthConfig | undefined {
+  const credentials = credentialsOf(inputs);
+  const registryOf = (r: string): string => parseRepository(splitDigestRef(r)?.image ?? r).registry;
+  if (credentials === undefined || registryOf(ref) !== registryOf(inputs.ref)) {
+    return undefined;
   }
+  return dockerAuthConfig(registryOf(ref), credentials);
 }
 
 /** Starts `count` replicas of `inputs.ref`, each on its own free loopback port. */
@@ -241,7 +272,7 @@ async function startReplicas(
   taken: Set<number>,
   started: { id: string; port: number }[],
 ): Promise<void> {
-  await docker.ensureImage(engine, inputs.ref);
+  await docker.ensureImage(engine, inputs.ref, pullAuth(inputs, inputs.ref));
   for (let i = 0; i < count; i++) {
     const port = await freePort(taken);
     taken.add(port);
@@ -290,52 +321,108 @@ async function awaitReady(
   }
 }
 
-/** Starts a router on the public port, after removing routers that may hold it. */
-async function startRouter(
+/**
+ * Starts a proxy on the public port already serving `upstreams` (they are in its config, so it
+ * answers from its first second), after removing the routers that hold the port; proxies on it
+ * keep serving beside it (SO_REUSEPORT) until they are retired.
+ * @returns the container and its admin socket, once it answers and serves exactly `upstreams`.
+ */
+async function startProxy(
   engine: Engine,
   inputs: DockerDeploymentInputs,
-  routerDir: string,
-  remove: readonly string[],
-): Promise<string> {
-  // The only moment a release can drop requests, and only when the router itself changes (its
-  // image or the public port): the old router must free the port first.
-  await Promise.all(remove.map((id) => docker.stopAndRemove(engine, id, 2)));
-  if (!(await portFree(inputs.port))) {
+  proxyDir: string,
+  upstreams: readonly string[],
+  removeFirst: readonly string[],
+  portShared: boolean,
+): Promise<{ id: string; socketPath: string }> {
+  await docker.ensureImage(engine, inputs.proxyRef, pullAuth(inputs, inputs.proxyRef));
+  const suffix = randomBytes(3).toString("hex");
+  const files = writeProxyConfig(path.join(proxyDir, suffix), {
+    ...proxyArgs(inputs),
+    initial: upstreams,
+  });
+  if (removeFirst.length === 0 && !portShared && !(await portFree(inputs.port))) {
     throw new Error(
       `port ${inputs.port} is already in use on this host by another process; allowed: a ` +
-        `free port for the ${inputs.service} router (change the port, or stop that process)`,
+        `free port for the ${inputs.service} proxy (change the port, or stop that process)`,
     );
   }
-  await docker.ensureImage(engine, inputs.routerRef);
-  const suffix = randomBytes(3).toString("hex");
-  return docker.runContainer(engine, {
-    name: containerName(inputs.stackId, inputs.service, "router", suffix),
-    image: inputs.routerRef,
+  const container = proxyContainer(files.stateDir);
+  const id = await docker.createContainer(engine, {
+    name: containerName(inputs.stackId, inputs.service, "proxy", suffix),
+    image: inputs.proxyRef,
     labels: {
       ...serviceSelector(inputs.stackId, inputs.service),
-      [LABELS.role]: "router",
-      [LABELS.spec]: inputs.routerRef,
+      [LABELS.role]: "proxy",
+      [LABELS.spec]: proxySpec(inputs),
       [LABELS.port]: String(inputs.port),
+      [LABELS.state]: files.stateDir,
     },
-    env: { ROUTER_PORT: String(inputs.port), ROUTER_STATE_DIR: "/state" },
-    command: [],
-    binds: [`${routerDir}:/state:ro`],
+    env: {},
+    command: container.command,
+    binds: container.binds,
   });
+  // The only moment a release can refuse connections: a router (a stack from before HAProxy)
+  // does not share its port, so it must free it before HAProxy binds. Everything else (the
+  // replicas, the config, the container) is ready by now, so the gap is HAProxy's start.
+  await Promise.all(removeFirst.map((r) => docker.stopAndRemove(engine, r, 2)));
+  try {
+    await docker.startCreated(engine, id);
+    await waitProxyReady(files.socketPath, {
+      timeoutMs: PROXY_READY_MS,
+      gone: async () => {
+        const status = await docker.containerStatus(engine, id);
+        if (status.running) return undefined;
+        const logs = await docker.logTail(engine, id);
+        return `${status.description}${logs ? `; last output: ${logs}` : ""}`;
+      },
+    });
+    const serving = await currentUpstreams(files.socketPath);
+    if ([...serving].sort().join(",") !== [...upstreams].sort().join(",")) {
+      throw new Error(
+        `the new proxy serves ${serving.join(", ") || "nothing"}, not ${upstreams.join(", ")}`,
+      );
+    }
+  } catch (err) {
+    await docker.stopAndRemove(engine, id, 1);
+    fs.rmSync(files.stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  return { id, socketPath: files.socketPath };
 }
 
 /**
- * Makes the engine match `inputs` in the order swapPlan.ts gives: start, await ready, switch,
- * stop. If anything fails before the old replicas are stopped, the new ones are removed, the
- * router goes back to the old list, and the old replicas keep serving; the error says why.
+ * Soft-stops proxies another one replaced: they stop listening and finish what is in flight
+ * (at most `drainSeconds`), then are removed with their state directories.
+ */
+async function retireProxies(
+  engine: Engine,
+  proxies: readonly docker.ContainerSummary[],
+  drainSeconds: number,
+): Promise<void> {
+  await Promise.all(
+    proxies.map(async (c) => {
+      // SIGUSR1 is HAProxy's soft stop; SIGTERM would cut every connection.
+      await docker.softStop(engine, c.id, "SIGUSR1", drainSeconds);
+      const stateDir = c.labels[LABELS.state];
+      if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    }),
+  );
+}
+
+/**
+ * Makes the engine match `inputs` in the order swapPlan.ts gives: start, await ready, switch
+ * (and confirm), drain, stop. If anything fails before the switch, the new replicas are removed
+ * and the old ones keep serving; the error says why.
  */
 async function reconcile(
   inputs: DockerDeploymentInputs,
-  previous: DockerDeploymentOutputs | undefined,
+  previous: (DockerDeploymentOutputs & LegacyRouterState) | undefined,
 ): Promise<DockerDeploymentOutputs> {
   const engine = docker.engine();
-  const { apps, routers } = await survey(engine, inputs);
+  const { apps, proxies, routers } = await survey(engine, inputs);
   const spec = replicaSpec(inputs);
-  const routerDir = previous?.routerDir || routerDirFor(inputs.stackId, inputs.service);
+  const proxyDir = previous?.proxyDir || proxyDirFor(inputs.stackId, inputs.service);
   const portOf = new Map(apps.map((c) => [c.id, Number(c.labels[LABELS.port])]));
 
   // A current replica counts only if it answers now: one that went bad is replaced.
@@ -348,32 +435,35 @@ async function reconcile(
       return { id: c.id, spec: c.labels[LABELS.spec] ?? "", running, ready, created: c.created };
     }),
   );
-  const routerAction = planRouter(
-    routers.map((c) => ({
-      id: c.id,
-      running: c.state === "running",
-      spec: c.labels[LABELS.spec] ?? "",
-      port: Number(c.labels[LABELS.port]),
-    })),
-    { spec: inputs.routerRef, port: inputs.port },
-  );
-  const onDisk = readUpstreamList(routerDir);
+  const frontDoor = (c: docker.ContainerSummary) => ({
+    id: c.id,
+    running: c.state === "running",
+    spec: c.labels[LABELS.spec] ?? "",
+    port: Number(c.labels[LABELS.port]),
+  });
+  const action = planFrontDoor(proxies.map(frontDoor), routers.map(frontDoor), {
+    spec: proxySpec(inputs),
+    port: inputs.port,
+  });
+  const kept = action.kind === "keep" ? proxies.find((c) => c.id === action.proxy.id) : undefined;
+  let socketPath = kept === undefined ? "" : socketOf(kept);
+  let proxyId = kept?.id ?? "";
   const routed =
-    routerAction.kind === "keep" && onDisk !== undefined
-      ? apps
-          .filter((c) => onDisk.upstreams.includes(upstreamOf(portOf.get(c.id) ?? 0)))
-          .map((c) => c.id)
-      : undefined;
+    kept === undefined
+      ? undefined
+      : await currentUpstreams(socketPath).then((served) =>
+          apps.filter((c) => served.includes(upstreamOf(portOf.get(c.id) ?? 0))).map((c) => c.id),
+        );
   const plan = planSwap(replicas, { spec, replicas: inputs.replicas }, routed);
   const serving = [
     ...new Set(
       apps.filter((c) => c.state === "running").map((c) => c.labels[LABELS.version] ?? "?"),
     ),
   ];
+  const retiring = proxies.filter((c) => action.retire.includes(c.id));
 
   const started: { id: string; port: number }[] = [];
-  let routerId = routerAction.kind === "keep" ? routerAction.router.id : "";
-  let generation = Math.max(onDisk?.generation ?? 0, previous?.generation ?? 0);
+  let wanted: string[] = [];
   let switched = false;
   try {
     for (const step of plan.steps) {
@@ -385,25 +475,44 @@ async function reconcile(
           await awaitReady(engine, inputs, started, serving);
           break;
         case "switch": {
-          const ports = [
+          wanted = [
             ...step.keep.map((id) => portOf.get(id) ?? 0),
             ...started.map((s) => s.port),
-          ];
-          generation += 1;
-          writeUpstreamList(routerDir, { generation, upstreams: ports.map(upstreamOf) });
-          if (routerAction.kind === "create") {
-            routerId = await startRouter(engine, inputs, routerDir, routerAction.remove);
+          ].map(upstreamOf);
+          if (action.kind === "create") {
+            const shared = retiring.some((c) => Number(c.labels[LABELS.port]) === inputs.port);
+            const proxy = await startProxy(
+              engine,
+              inputs,
+              proxyDir,
+              wanted,
+              action.removeFirst,
+              shared,
+            );
+            proxyId = proxy.id;
+            socketPath = proxy.socketPath;
+          } else {
+            // Confirmed inside: it returns once HAProxy reports exactly `wanted`.
+            await setUpstreams(socketPath, wanted);
           }
-          await confirmRouter(engine, routerId, inputs.port, generation);
           switched = true;
+          // Proxies replaced by this one finish their requests (the old replicas still run).
+          await retireProxies(engine, retiring, inputs.drainSeconds);
           break;
         }
-        case "stop":
-          // Gracefully: requests in flight on the old replicas finish.
+        case "stop": {
+          // Drain: every slot that still points elsewhere gets no new request; what is in
+          // flight (an upload, a slow answer) finishes, up to drainSeconds. A WebSocket still
+          // open then is closed by its replica on SIGTERM, with a close frame.
+          const leaving = (await showSlots(socketPath))
+            .filter((slot) => slot.admin !== "maint" && !wanted.includes(slot.upstream))
+            .map((slot) => slot.upstream);
+          await drainUpstreams(socketPath, leaving, inputs.drainSeconds);
           await Promise.all(
             step.ids.map((id) => docker.stopAndRemove(engine, id, STOP_GRACE_SECONDS)),
           );
           break;
+        }
         default: {
           const unexpected: never = step;
           throw new Error(`internal error: unknown swap step ${JSON.stringify(unexpected)}`);
@@ -412,26 +521,26 @@ async function reconcile(
     }
   } catch (err) {
     if (!switched) {
-      // Back to the list the old replicas serve from, and without the new replicas.
-      if (onDisk !== undefined && generation > onDisk.generation) {
-        writeUpstreamList(routerDir, { generation: generation + 1, upstreams: onDisk.upstreams });
-      }
+      // setUpstreams put the proxy back on its list itself; the new replicas go.
       await Promise.all(started.map((s) => docker.stopAndRemove(engine, s.id, 1)));
     }
     throw err;
   }
-  if (routerAction.kind === "keep") {
-    // Leftover routers (a crash between create and remove); the kept one owns the port.
-    await Promise.all(routerAction.remove.map((id) => docker.stopAndRemove(engine, id, 2)));
+  if (!plan.steps.some((s) => s.kind === "switch")) {
+    // Nothing to switch, so nothing retired the leftovers (a crash between start and retire).
+    await retireProxies(engine, retiring, inputs.drainSeconds);
+  }
+  if (previous?.routerDir) {
+    // The router's upstream list, from a state written before HAProxy.
+    fs.rmSync(previous.routerDir, { recursive: true, force: true });
   }
 
   const after = await survey(engine, inputs);
   return {
     ...inputs,
     url: baseUrl(inputs.port),
-    routerId,
-    routerDir,
-    generation,
+    proxyId,
+    proxyDir,
     containers: after.apps.map(after.toState),
   };
 }
@@ -442,16 +551,17 @@ async function observe(
   props: DockerDeploymentOutputs,
 ): Promise<{ id?: string; props?: DockerDeploymentOutputs }> {
   const engine = docker.engine();
-  const { apps, routers, toState } = await survey(engine, props);
-  if (apps.length === 0 && routers.length === 0) {
+  const { apps, proxies, routers, toState } = await survey(engine, props);
+  if (apps.length === 0 && proxies.length === 0 && routers.length === 0) {
     return {}; // nothing left: refresh drops it from the state, the next `up` creates it again
   }
   const spec = replicaSpec(props);
   const current = apps.filter((c) => c.state === "running" && c.labels[LABELS.spec] === spec);
-  const router = routers.find(
+  const wantedProxy = props.proxyRef === undefined ? undefined : proxySpec(props);
+  const proxy = proxies.find(
     (c) =>
       c.state === "running" &&
-      c.labels[LABELS.spec] === props.routerRef &&
+      c.labels[LABELS.spec] === wantedProxy &&
       Number(c.labels[LABELS.port]) === props.port,
   );
   const versions = [
@@ -465,22 +575,23 @@ async function observe(
       ...props,
       replicas: current.length,
       version: current.length > 0 ? props.version : versions.join(","),
-      routerId: router?.id ?? "",
-      generation: readUpstreamList(props.routerDir)?.generation ?? props.generation,
+      proxyId: proxy?.id ?? "",
       containers: apps.map(toState),
     },
   };
 }
 
-/** Removes the router, then the replicas, then the router's state directory. */
-async function removeAll(props: DockerDeploymentInputs, routerDir: string): Promise<void> {
+/** Removes the proxies and routers, then the replicas, then the proxy state directories. */
+async function removeAll(props: DockerDeploymentInputs, dirs: readonly unknown[]): Promise<void> {
   const engine = docker.engine();
-  const { apps, routers } = await survey(engine, props);
-  await Promise.all(routers.map((c) => docker.stopAndRemove(engine, c.id, 2)));
+  const { apps, proxies, routers } = await survey(engine, props);
+  await Promise.all([...proxies, ...routers].map((c) => docker.stopAndRemove(engine, c.id, 2)));
   await Promise.all(apps.map((c) => docker.stopAndRemove(engine, c.id, STOP_GRACE_SECONDS)));
-  // Older states may lack it; never rm an empty path.
-  if (typeof routerDir === "string" && routerDir !== "") {
-    fs.rmSync(routerDir, { recursive: true, force: true });
+  for (const dir of dirs) {
+    // Older states may lack one; never rm an empty path.
+    if (typeof dir === "string" && dir !== "") {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -493,12 +604,13 @@ const UPDATING = [
   "env",
   "command",
   "health",
-  "routerRef",
+  "proxyRef",
+  "drainSeconds",
 ] as const;
 
 export const dockerDeploymentHandler: ResourceHandler<
   DockerDeploymentInputs,
-  DockerDeploymentOutputs
+  DockerDeploymentOutputs & LegacyRouterState
 > = {
   async check(_olds, news) {
     const failures = inputProblems(news);
@@ -509,9 +621,10 @@ export const dockerDeploymentHandler: ResourceHandler<
     const same = (k: (typeof REPLACING)[number] | (typeof UPDATING)[number]): boolean =>
       JSON.stringify(olds[k]) === JSON.stringify(news[k]);
     const replaces = REPLACING.filter((k) => !same(k));
-    // A router found missing by refresh is a change even when no input changed.
-    const changes = replaces.length > 0 || UPDATING.some((k) => !same(k)) || olds.routerId === "";
-    // Another service or stack means other labels; the old router must free the port first.
+    // A proxy found missing by refresh is a change even when no input changed; so is a state
+    // from before HAProxy (no proxyId), whose router moves to HAProxy.
+    const changes = replaces.length > 0 || UPDATING.some((k) => !same(k)) || !olds.proxyId;
+    // Another service or stack means other labels; the old proxy must free the port first.
     return { changes, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
   },
 
@@ -524,10 +637,11 @@ export const dockerDeploymentHandler: ResourceHandler<
       // rolled back) are adopted, not duplicated.
       return { id, outs: await reconcile(inputs, undefined) };
     } catch (err) {
-      // A failed create is not recorded, so nothing would delete what it left: a router that
+      // A failed create is not recorded, so nothing would delete what it left: a proxy that
       // never confirmed, its state directory. What ran before the create is left alone.
-      if (existing.apps.length === 0 && existing.routers.length === 0) {
-        await removeAll(inputs, routerDirFor(inputs.stackId, inputs.service)).catch(
+      const none = existing.apps.length + existing.proxies.length + existing.routers.length === 0;
+      if (none) {
+        await removeAll(inputs, [proxyDirFor(inputs.stackId, inputs.service)]).catch(
           () => undefined,
         );
       }
@@ -547,6 +661,6 @@ export const dockerDeploymentHandler: ResourceHandler<
   },
 
   async delete(_id, props) {
-    await removeAll(props, props.routerDir);
+    await removeAll(props, [props.proxyDir, props.routerDir]);
   },
 };

@@ -2,6 +2,7 @@
 // containers run, so a rollback by pin brings back exactly the bytes that ran before.
 import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
 import { resolveDigest } from "../adapters/registry";
+import { RegistryCredentials } from "../adapters/registryAuth";
 import { digestRef, repositoryProblem, versionProblem } from "../domain/imageRepository";
 
 /** An ImageRef's inputs as the provider receives them. */
@@ -10,6 +11,19 @@ export interface ImageRefInputs {
   image: string;
   /** Immutable tag or `sha256:` digest. */
   version: string;
+  /** The registry's user; "" (or absent, in states from before credentials) is anonymous. */
+  registryUsername?: string;
+  /** The registry's password, a secret; "" is anonymous. */
+  registryPassword?: string;
+}
+
+/** The credentials of `inputs`, or undefined for anonymous access. */
+export function credentialsOf(inputs: {
+  registryUsername?: string;
+  registryPassword?: string;
+}): RegistryCredentials | undefined {
+  const { registryUsername: username, registryPassword: password } = inputs;
+  return username && password ? { username, password } : undefined;
 }
 
 export interface ImageRefOutputs extends ImageRefInputs {
@@ -20,10 +34,9 @@ export interface ImageRefOutputs extends ImageRefInputs {
 }
 
 async function resolve(inputs: ImageRefInputs): Promise<ImageRefOutputs> {
-  const digest = await resolveDigest(inputs.image, inputs.version);
+  const digest = await resolveDigest(inputs.image, inputs.version, credentialsOf(inputs));
   return {
-    image: inputs.image,
-    version: inputs.version,
+    ...inputs,
     digest,
     ref: digestRef(inputs.image, digest),
   };
@@ -35,8 +48,19 @@ function messageOf(err: unknown): string {
 
 export const imageRefHandler: ResourceHandler<ImageRefInputs, ImageRefOutputs> = {
   async check(olds, news) {
-    if (news.image === UNKNOWN || news.version === UNKNOWN) {
-      return { inputs: { image: news.image, version: news.version } }; // checked at `up`
+    const inputs: ImageRefInputs = {
+      image: news.image,
+      version: news.version,
+      registryUsername: news.registryUsername ?? "",
+      registryPassword: news.registryPassword ?? "",
+    };
+    if (
+      news.image === UNKNOWN ||
+      news.version === UNKNOWN ||
+      inputs.registryUsername === UNKNOWN ||
+      inputs.registryPassword === UNKNOWN
+    ) {
+      return { inputs }; // checked at `up`
     }
     const failures: CheckFailure[] = [];
     const imageProblem = repositoryProblem(news.image);
@@ -53,16 +77,17 @@ export const imageRefHandler: ResourceHandler<ImageRefInputs, ImageRefOutputs> =
     const changed = olds?.image !== news.image || olds?.version !== news.version;
     if (failures.length === 0 && changed) {
       try {
-        await resolveDigest(news.image, news.version);
+        await resolveDigest(news.image, news.version, credentialsOf(inputs));
       } catch (err) {
         failures.push({ property: "version", reason: messageOf(err) });
       }
     }
-    return { inputs: { image: news.image, version: news.version }, failures };
+    return { inputs, failures };
   },
 
   async diff(_id, olds, news) {
-    // Any other image is a different resource; nothing is updated in place.
+    // Any other image is a different resource; nothing is updated in place. New credentials
+    // alone change nothing that runs: they are used from the next change on.
     const replaces = (["image", "version"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: replaces.length > 0, replaces };
   },

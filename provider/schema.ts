@@ -15,11 +15,17 @@ interface Shape {
 const SHAPES: Record<ResourceType, Shape> = {
   ImageRef: {
     description: "A pinned image version resolved to its manifest digest.",
-    inputs: { image: "string", version: "string" },
+    inputs: {
+      image: "string",
+      version: "string",
+      registryUsername: "string",
+      registryPassword: "string",
+    },
     outputs: { digest: "string", ref: "string" },
+    secret: ["registryPassword"],
   },
   DockerDeployment: {
-    description: "A service's replicas behind its router on a Docker Engine, swapped health-gated.",
+    description: "A service's replicas behind HAProxy on a Docker Engine, swapped health-gated.",
     inputs: {
       service: "string",
       stackId: "string",
@@ -30,16 +36,18 @@ const SHAPES: Record<ResourceType, Shape> = {
       env: "object",
       command: "array",
       health: "object",
-      routerRef: "string",
+      proxyRef: "string",
+      drainSeconds: "integer",
+      registryUsername: "string",
+      registryPassword: "string",
     },
     outputs: {
       url: "string",
-      routerId: "string",
-      routerDir: "string",
-      generation: "integer",
+      proxyId: "string",
+      proxyDir: "string",
       containers: "array",
     },
-    secret: ["env"],
+    secret: ["env", "registryPassword"],
   },
   BackupSnapshot: {
     description: "A verified copy of the database and declared files in the backup store.",

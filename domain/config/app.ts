@@ -1,6 +1,6 @@
 // `rewind:app`: the versioned app, its health endpoints and further processes.
 import { z } from "zod";
-import { afterFields, argv, integer, matching, strictObject, urlPath } from "./fields";
+import { afterFields, argv, integer, matching, nonEmpty, strictObject, urlPath } from "./fields";
 
 const PORT_ALLOWED = "an integer from 1024 to 65535";
 const REPLICAS_ALLOWED = "an integer of at least 1";
@@ -37,6 +37,26 @@ export const healthSchema = strictObject({
    */
   timeoutSeconds: integer("an integer number of seconds, at least 1", 1).default(60),
 });
+
+/** The config keys of the registry's credentials, named in every error about them. */
+export const REGISTRY_USERNAME_KEY = "rewind:app.registry.username";
+export const REGISTRY_PASSWORD_KEY = "rewind:app.registry.password";
+/** How to set the password, in every error about it. */
+export const SET_REGISTRY_PASSWORD = `pulumi config set --secret --path ${REGISTRY_PASSWORD_KEY} <password>`;
+
+/**
+ * Credentials for the app image's registry: the digest lookup (basic auth or the registry's
+ * token flow) and the engine's pulls. The password must be a Pulumi secret.
+ */
+export const registrySchema = strictObject({
+  username: nonEmpty("the registry user"),
+  password: z
+    .string({ error: `a non-empty string, set as a secret: ${SET_REGISTRY_PASSWORD}` })
+    .min(1, { error: `a non-empty string, set as a secret: ${SET_REGISTRY_PASSWORD}` }),
+});
+
+/** How long old replicas may finish what is in flight after the switch, at most. */
+export const drainSecondsSchema = integer("an integer number of seconds from 0 to 3600", 0, 3600);
 
 /** A further process run from the app's image, e.g. a worker beside the API. */
 export const serviceSchema = strictObject({
@@ -107,6 +127,18 @@ export const appSchema = strictObject({
       { error: "a map of environment variable names to strings" },
     )
     .default({}),
+  /**
+   * After the proxy switched to the new replicas, how long the old ones may take to finish the
+   * requests (and WebSockets) in flight before they are stopped; they stop earlier once nothing
+   * is in flight.
+   * @default 30
+   */
+  drainSeconds: drainSecondsSchema.default(30),
+  /**
+   * The image registry's user and password (a Pulumi secret), for a registry that wants them.
+   * @default anonymous
+   */
+  registry: registrySchema.optional(),
   /** Further processes from the same image (a worker beside the API), each with its own ports. */
   services: z.array(serviceSchema, { error: "a list of services" }).optional(),
 }).superRefine((app, ctx) => {
@@ -144,3 +176,4 @@ export const appSchema = strictObject({
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type AppConfig = z.infer<typeof appSchema>;
+export type RegistryConfig = z.infer<typeof registrySchema>;

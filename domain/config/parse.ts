@@ -2,7 +2,7 @@
 // in the user's words (stack, key, value with secrets masked, what is allowed).
 import { z } from "zod";
 import { ConfigError, ConfigIssue, InternalError } from "../errors";
-import { AppConfig, appSchema } from "./app";
+import { AppConfig, REGISTRY_PASSWORD_KEY, SET_REGISTRY_PASSWORD, appSchema } from "./app";
 import { BackupConfig, backupSchema } from "./backup";
 import { DatabaseConfig, databaseSchema } from "./database";
 import { GateConfig, gateSchema } from "./gate";
@@ -39,9 +39,15 @@ export type Namespace = keyof typeof namespaces;
  * Pulumi hands them over (JSON strings are parsed). Keys outside `rewind:` are ignored; an
  * unknown `rewind:` key is an error, since a misspelt namespace would otherwise be silently
  * ignored (a restore pin under `rewind:restor` would never restore).
+ * @param secretKeys The full keys Pulumi holds as secrets (a namespace holding one secret leaf
+ * is a secret as a whole); when given, a registry password outside them is refused.
  * @throws ConfigError listing every problem: stack, full key, value (secrets masked), allowed.
  */
-export function parseConfig(stack: string, raw: Record<string, unknown>): RewindConfig {
+export function parseConfig(
+  stack: string,
+  raw: Record<string, unknown>,
+  secretKeys?: ReadonlySet<string>,
+): RewindConfig {
   const issues: ConfigIssue[] = [];
   const known = Object.keys(namespaces);
   for (const key of Object.keys(raw)) {
@@ -66,6 +72,16 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): Rewind
   const restore = parse("rewind:restore", namespaces["rewind:restore"]);
   const gate = parse("rewind:gate", namespaces["rewind:gate"]);
   const target = parse("rewind:target", namespaces["rewind:target"]);
+  if (app?.registry !== undefined && secretKeys !== undefined && !secretKeys.has("rewind:app")) {
+    // In plain text it would sit in the stack's config file, in every history entry and in
+    // the state of each resource that uses it.
+    issues.push({
+      key: REGISTRY_PASSWORD_KEY,
+      kind: "invalid",
+      value: "[secret] in plain text",
+      allowed: `a Pulumi secret: ${SET_REGISTRY_PASSWORD}`,
+    });
+  }
 
   if (issues.length > 0) {
     throw new ConfigError(stack, issues);
@@ -102,6 +118,7 @@ function fromConfig(value: unknown): unknown {
 const SECRET_PATHS: readonly (readonly PropertyKey[])[] = [
   ["rewind:database", "url"],
   ["rewind:app", "env"],
+  ["rewind:app", "registry", "password"],
 ];
 
 function isSecret(path: readonly PropertyKey[]): boolean {

@@ -2,10 +2,9 @@
 // are set before the component is imported; any registration or call they do not expect fails.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
-import { recordingMocks, value, typedInputs } from "./mocks";
+import { recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
-import { DIGEST, ROUTER_DIGEST } from "./mockStates";
+import { DIGEST, PROXY_DIGEST } from "./mockStates";
 
 const registrations = recordingMocks({
   "rewind:index:ImageRef": states.imageRef(),
@@ -19,7 +18,7 @@ const { AppService } =
   require("../../components/appService") as typeof import("../../components/appService");
 
 describe("AppService", () => {
-  test("an ImageRef for the app and for the router, and a DockerDeployment, all its children", async () => {
+  test("an ImageRef for the app and for the proxy, and a DockerDeployment, all its children", async () => {
     registrations.length = 0;
     const parents = new Map<string, string | undefined>();
     const app = new AppService(
@@ -52,19 +51,20 @@ describe("AppService", () => {
       [
         ["rewind:app:AppService", "hunter"],
         ["rewind:index:ImageRef", "hunter-image"],
-        ["rewind:index:ImageRef", "hunter-router-image"],
+        ["rewind:index:ImageRef", "hunter-proxy-image"],
         ["rewind:index:DockerDeployment", "hunter-deployment"],
       ],
     );
     assert.deepEqual(Object.fromEntries(parents), {
       "rewind:app:AppService::hunter": undefined,
       "rewind:index:ImageRef::hunter-image": "AppService",
-      "rewind:index:ImageRef::hunter-router-image": "AppService",
+      "rewind:index:ImageRef::hunter-proxy-image": "AppService",
       "rewind:index:DockerDeployment::hunter-deployment": "AppService",
     });
-    const [image, router, deployment] = registrations.slice(1).map(typedInputs);
-    assert.deepEqual(image, { image: "127.0.0.1:5000/hunter", version: "1.0.0" });
-    assert.deepEqual(router, { image: "127.0.0.1:5000/rewind-router", version: "1" });
+    const [image, proxy, deployment] = registrations.slice(1).map(typedInputs);
+    const anonymous = { registryUsername: "", registryPassword: secret("") };
+    assert.deepEqual(image, { image: "127.0.0.1:5000/hunter", version: "1.0.0", ...anonymous });
+    assert.deepEqual(proxy, { image: "127.0.0.1:5000/rewind-haproxy", version: "1", ...anonymous });
     assert.deepEqual(deployment, {
       service: "hunter",
       stackId: "rewind/unit",
@@ -73,13 +73,12 @@ describe("AppService", () => {
       replicas: 2,
       port: 8000,
       // A secret on the wire, so the engine keeps it encrypted in state.
-      env: {
-        [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
-        value: { DATABASE_URL: "postgres://u:p@h/db" },
-      },
+      env: secret({ DATABASE_URL: "postgres://u:p@h/db" }),
       command: [],
       health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 30 },
-      routerRef: `127.0.0.1:5000/rewind-router@${ROUTER_DIGEST}`,
+      proxyRef: `127.0.0.1:5000/rewind-haproxy@${PROXY_DIGEST}`,
+      drainSeconds: 30,
+      ...anonymous,
     });
   });
 
@@ -93,7 +92,7 @@ describe("AppService", () => {
       command: ["node", "worker.js"],
       health: { ready: "/ready", startup: "/started" },
       stackId: "rewind/other",
-      routerImage: "127.0.0.1:5000/tools/rewind-router",
+      proxyImage: "127.0.0.1:5000/tools/rewind-haproxy",
     });
     await value(worker.url);
     const deployment = registrations.find((r) => r.name === "worker-deployment")!.inputs;
@@ -108,9 +107,32 @@ describe("AppService", () => {
       timeoutSeconds: 60,
     });
     assert.equal(
-      registrations.find((r) => r.name === "worker-router-image")!.inputs.image,
-      "127.0.0.1:5000/tools/rewind-router",
+      registrations.find((r) => r.name === "worker-proxy-image")!.inputs.image,
+      "127.0.0.1:5000/tools/rewind-haproxy",
     );
+  });
+
+  test("registry credentials: the password a secret, sent for the app's registry only", async () => {
+    registrations.length = 0;
+    const api = new AppService("api", {
+      service: "api",
+      image: "registry.example:5000/team/api",
+      version: "2.0.0",
+      port: 8200,
+      registry: { username: "team", password: "s3cret" },
+      proxyImage: "127.0.0.1:5000/rewind-haproxy",
+      drainSeconds: 5,
+    });
+    await value(api.url);
+    const inputs = (name: string) => registrations.find((r) => r.name === name)!.inputs;
+    assert.equal(inputs("api-image").registryUsername, "team");
+    assert.deepEqual(inputs("api-image").registryPassword, secret("s3cret"));
+    // The proxy image lives in another registry: it gets no credentials.
+    assert.equal(inputs("api-proxy-image").registryUsername, "");
+    assert.deepEqual(inputs("api-proxy-image").registryPassword, secret(""));
+    assert.equal(inputs("api-deployment").registryUsername, "team");
+    assert.deepEqual(inputs("api-deployment").registryPassword, secret("s3cret"));
+    assert.equal(inputs("api-deployment").drainSeconds, 5);
   });
 
   test("bad plain arguments fail before anything is registered, each named", () => {

@@ -75,6 +75,21 @@ describe("pinConfig", () => {
     assert.match(writes.notes[0], /^rewind:gate is written as one secret/);
   });
 
+  test("the registry password is a secret leaf of its own; the rest of rewind:app stays plain", () => {
+    const app = {
+      name: "hunter",
+      version: "1.0.0",
+      registry: { username: "team", password: "pw-registry-1" },
+    };
+    const writes = pinConfig(
+      {},
+      { "rewind:app": { value: JSON.stringify(app), objectValue: app, secret: true } },
+    );
+    assert.deepEqual(writes.secretLeaves, { "rewind:app.registry.password": "pw-registry-1" });
+    assert.equal(JSON.stringify(writes.plain).includes("pw-registry-1"), false);
+    assert.deepEqual(writes.secretKeys, {});
+  });
+
   test('a secret leaf Pulumi would re-type ("8000" → 8000) keeps the namespace whole', () => {
     const numeric = configOf({ version: "1.1.0", revision: "0002", env: { PORT: "8000" } });
     const writes = pinConfig({}, numeric);

@@ -81,6 +81,7 @@ describe("parseConfig: a valid stack", () => {
         protect: false,
         health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
         env: {},
+        drainSeconds: 30,
       },
       database: {
         url: URL,
@@ -118,6 +119,7 @@ describe("parseConfig: a valid stack", () => {
       protect: false,
       health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
       env: {},
+      drainSeconds: 30,
     });
     assert.deepEqual(config.database.migrations, { tool: "alembic", revisions: ["ae1027a6acf"] });
     assert.deepEqual(config.backup, {
@@ -195,6 +197,57 @@ describe("parseConfig: a valid stack", () => {
       raw["rewind:app"] = { ...(raw["rewind:app"] as object), version };
       assert.equal(parseConfig("prod", raw).app.version, version);
     }
+  });
+});
+
+describe("parseConfig: rewind:app.registry and drainSeconds", () => {
+  const withRegistry = () => {
+    const raw = valid();
+    raw["rewind:app"] = {
+      ...(raw["rewind:app"] as object),
+      registry: { username: "team", password: "pw-123" },
+    };
+    return raw;
+  };
+
+  test("credentials held as a Pulumi secret are accepted", () => {
+    const config = parseConfig("prod", withRegistry(), new Set(["rewind:app"]));
+    assert.deepEqual(config.app.registry, { username: "team", password: "pw-123" });
+  });
+
+  test("a password in plain text is refused, naming the key and how to set it", () => {
+    assert.throws(() => parseConfig("prod", withRegistry(), new Set(["rewind:database"])), {
+      name: "ConfigError",
+      message:
+        'stack "prod": rewind:app.registry.password is [secret] in plain text; allowed: a ' +
+        "Pulumi secret: pulumi config set --secret --path rewind:app.registry.password <password>",
+    });
+  });
+
+  test("a missing password is named, and a bad one is never printed", () => {
+    rejects(
+      "rewind:app",
+      set("registry", { username: "team", password: "" }),
+      'stack "prod": rewind:app.registry.password is [secret]; allowed: a non-empty string, ' +
+        "set as a secret: pulumi config set --secret --path rewind:app.registry.password <password>",
+    );
+    rejects(
+      "rewind:app",
+      set("registry", { username: "team" }),
+      'stack "prod": rewind:app.registry.password is missing; allowed: a non-empty string, ' +
+        "set as a secret: pulumi config set --secret --path rewind:app.registry.password <password>",
+    );
+  });
+
+  test("drainSeconds: 0 to 3600 seconds, 30 by default", () => {
+    accepts("rewind:app", set("drainSeconds", 0));
+    accepts("rewind:app", set("drainSeconds", "120"));
+    rejects(
+      "rewind:app",
+      set("drainSeconds", 3601),
+      'stack "prod": rewind:app.drainSeconds is 3601; allowed: an integer number of seconds ' +
+        "from 0 to 3600",
+    );
   });
 });
 
@@ -300,7 +353,7 @@ describe("parseConfig: rewind:app", () => {
       "rewind:app",
       set("replica", 2),
       'stack "prod": rewind:app.replica is an unknown key; ' +
-        "allowed keys: name, image, version, replicas, port, protect, health, env, services",
+        "allowed keys: name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services",
     );
     rejects(
       "rewind:app",
@@ -374,7 +427,7 @@ describe("parseConfig: rewind:app", () => {
     assert.throws(() => parseConfig("prod", raw), {
       message:
         'stack "prod": rewind:app is missing; allowed: an object with keys ' +
-        "name, image, version, replicas, port, protect, health, env, services",
+        "name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services",
     });
   });
 });

@@ -5,11 +5,14 @@ import {
   DockerDeploymentOutputs,
   dockerDeploymentHandler,
   inputProblems,
+  proxyArgs,
+  proxyDirFor,
+  proxySpec,
 } from "../../provider/dockerDeployment";
 import { UNKNOWN } from "../../provider/resourceHandler";
 
 const REF = `127.0.0.1:5000/hunter@sha256:${"a".repeat(64)}`;
-const ROUTER = `127.0.0.1:5000/rewind-router@sha256:${"b".repeat(64)}`;
+const PROXY = `127.0.0.1:5000/rewind-haproxy@sha256:${"b".repeat(64)}`;
 
 const inputs: DockerDeploymentInputs = {
   service: "hunter",
@@ -21,15 +24,17 @@ const inputs: DockerDeploymentInputs = {
   env: { DATABASE_URL: "postgres://u:p@h/db" },
   command: [],
   health: { live: "/healthz/live", ready: "/healthz/ready", timeoutSeconds: 60 },
-  routerRef: ROUTER,
+  proxyRef: PROXY,
+  drainSeconds: 30,
+  registryUsername: "",
+  registryPassword: "",
 };
 
 const state: DockerDeploymentOutputs = {
   ...inputs,
   url: "http://127.0.0.1:8000",
-  routerId: "r1",
-  routerDir: "/tmp/x",
-  generation: 3,
+  proxyId: "p1",
+  proxyDir: "/tmp/x",
   containers: [],
 };
 
@@ -56,6 +61,17 @@ describe("DockerDeployment inputs", () => {
       [{ replicas: 0 }, "replicas", "replicas is 0; allowed: an integer of at least 1"],
       [{ port: 80 }, "port", "port is 80; allowed: an integer from 1024 to 65535"],
       [
+        { drainSeconds: -1 },
+        "drainSeconds",
+        "drainSeconds is -1; allowed: an integer number of seconds from 0 to 3600",
+      ],
+      [
+        { proxyRef: "127.0.0.1:5000/rewind-haproxy:1" },
+        "proxyRef",
+        `proxyRef is "127.0.0.1:5000/rewind-haproxy:1"; allowed: a digest-pinned image ` +
+          `reference, repo@sha256:<64 hex>`,
+      ],
+      [
         { command: ["node", ""] },
         "command",
         `command is ["node",""]; allowed: an argument array of non-empty strings, ` +
@@ -80,7 +96,7 @@ describe("DockerDeployment inputs", () => {
   test("values not known yet (a preview before the ImageRef resolves) are not problems", () => {
     const unknown = UNKNOWN as never;
     assert.deepEqual(
-      inputProblems({ ...inputs, ref: unknown, routerRef: unknown, env: unknown, health: unknown }),
+      inputProblems({ ...inputs, ref: unknown, proxyRef: unknown, env: unknown, health: unknown }),
       [],
     );
   });
@@ -111,13 +127,14 @@ describe("DockerDeployment diff", () => {
     });
   });
 
-  test("version, env, replicas, port and router changes update in place (health-gated)", async () => {
+  test("version, env, replicas, port, proxy and drain changes update in place (health-gated)", async () => {
     for (const change of [
       { version: "1.1.0", ref: REF.replace(/a{64}/, "c".repeat(64)) },
       { env: { DATABASE_URL: "postgres://other" } },
       { replicas: 3 },
       { port: 8001 },
-      { routerRef: ROUTER.replace(/b{64}/, "d".repeat(64)) },
+      { proxyRef: PROXY.replace(/b{64}/, "d".repeat(64)) },
+      { drainSeconds: 5 },
     ]) {
       assert.deepEqual(await diff(state, { ...inputs, ...change }), {
         changes: true,
@@ -127,16 +144,78 @@ describe("DockerDeployment diff", () => {
     }
   });
 
-  test("a refresh that found fewer replicas or no router is a change", async () => {
+  test("a refresh that found fewer replicas or no proxy is a change", async () => {
     assert.equal((await diff({ ...state, replicas: 1 }, inputs)).changes, true);
-    assert.equal((await diff({ ...state, routerId: "" }, inputs)).changes, true);
+    assert.equal((await diff({ ...state, proxyId: "" }, inputs)).changes, true);
   });
 
-  test("another service or stack replaces, deleting first (the router port)", async () => {
+  test("new registry credentials alone change nothing that runs", async () => {
+    assert.equal(
+      (await diff(state, { ...inputs, registryUsername: "u", registryPassword: "p" })).changes,
+      false,
+    );
+  });
+
+  test("a state from before HAProxy (the router's) is a change: it moves to HAProxy", async () => {
+    const legacy = {
+      ...state,
+      proxyId: undefined as unknown as string,
+      proxyRef: undefined as unknown as string,
+      routerId: "r1",
+      routerDir: "/tmp/r",
+    };
+    assert.equal((await diff(legacy, inputs)).changes, true);
+  });
+
+  test("another service or stack replaces, deleting first (the proxy's port)", async () => {
     assert.deepEqual(await diff(state, { ...inputs, service: "api" }), {
       changes: true,
       replaces: ["service"],
       deleteBeforeReplace: true,
     });
+  });
+});
+
+describe("the proxy of a DockerDeployment", () => {
+  test("its config: the public port, slots for old and new side by side, the ready check", () => {
+    assert.deepEqual(proxyArgs(inputs), {
+      service: "hunter",
+      port: 8000,
+      slots: 8,
+      readyPath: "/healthz/ready",
+    });
+    assert.equal(proxyArgs({ ...inputs, replicas: 5 }).slots, 16);
+  });
+
+  test("its spec changes with the image and the config, not with the version or drain", () => {
+    const spec = proxySpec(inputs);
+    assert.equal(proxySpec({ ...inputs, version: "2.0.0", drainSeconds: 1 }), spec);
+    assert.notEqual(proxySpec({ ...inputs, port: 8001 }), spec);
+    assert.notEqual(
+      proxySpec({ ...inputs, proxyRef: PROXY.replace(/b{64}/, "e".repeat(64)) }),
+      spec,
+    );
+  });
+
+  test("its state directory: REWIND_PROXY_DIR, else the project's .rewind; short either way", () => {
+    const saved = { dir: process.env.REWIND_PROXY_DIR, home: process.env.REWIND_HOME };
+    try {
+      process.env.REWIND_PROXY_DIR = "/p";
+      assert.match(proxyDirFor("rewind/prod", "hunter"), /^\/p\/hunter-[0-9a-f]{8}$/);
+      delete process.env.REWIND_PROXY_DIR;
+      delete process.env.REWIND_HOME;
+      assert.match(
+        proxyDirFor("rewind/prod", "a".repeat(63), "/srv/app"),
+        new RegExp(`^/srv/app/\\.rewind/proxy/${"a".repeat(20)}-[0-9a-f]{8}$`),
+      );
+    } finally {
+      for (const [k, v] of [
+        ["REWIND_PROXY_DIR", saved.dir],
+        ["REWIND_HOME", saved.home],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });

@@ -17,6 +17,7 @@ describe("container labels", () => {
       version: "rewind.version",
       spec: "rewind.spec",
       port: "rewind.port",
+      state: "rewind.state",
     });
   });
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { haproxyConfig, proxyConfigProblems, slotNames } from "../../domain/haproxyConfig";
+import {
+  haproxyConfig,
+  proxyConfigKey,
+  proxyConfigProblems,
+  slotNames,
+} from "../../domain/haproxyConfig";
 
 describe("haproxyConfig", () => {
   test("a frontend on the public port, a backend of disabled slots, the admin socket", () => {
@@ -52,5 +57,25 @@ describe("haproxyConfig", () => {
         "cannot write the proxy's config: port is 70000; allowed: an integer from 1024 to 65535",
       ),
     );
+  });
+
+  test("initial upstreams serve from the start, in the first slots, the rest in maint", () => {
+    const args = { service: "hunter", port: 18080, slots: 3, readyPath: "/ready" };
+    const text = haproxyConfig({ ...args, initial: ["127.0.0.1:4001", "127.0.0.1:4002"] });
+    assert.deepEqual(
+      text.split("\n").filter((l) => l.trimStart().startsWith("server ")),
+      [
+        "    server s1 127.0.0.1:4001 check inter 1s fastinter 250ms rise 1 fall 2",
+        "    server s2 127.0.0.1:4002 check inter 1s fastinter 250ms rise 1 fall 2",
+        "    server s3 127.0.0.1:1 disabled check inter 1s fastinter 250ms rise 1 fall 2",
+      ],
+    );
+    // What decides a restart leaves them out: a new list is the runtime API's to set.
+    assert.equal(proxyConfigKey({ ...args, initial: ["127.0.0.1:4001"] }), proxyConfigKey(args));
+    assert.notEqual(proxyConfigKey({ ...args, slots: 4 }), proxyConfigKey(args));
+    assert.deepEqual(proxyConfigProblems({ ...args, initial: ["a:1", "b:2", "c:3", "nope"] }), [
+      `initial upstream "nope" is not allowed; allowed: "host:port"`,
+      "initial has 4 upstreams; allowed: at most slots (3)",
+    ]);
   });
 });

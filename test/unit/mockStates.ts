@@ -3,15 +3,15 @@
 import type { MockState } from "./mocks";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
-export const ROUTER_DIGEST = `sha256:${"b".repeat(64)}`;
+export const PROXY_DIGEST = `sha256:${"b".repeat(64)}`;
 
 /** A component resource (AppService, Release): no id, no state of its own. */
 export const component: MockState = () => ({ id: undefined, state: {} });
 
-/** An ImageRef resolved to `digestOf(inputs)`; by default the router's image to ROUTER_DIGEST, any other to DIGEST. */
+/** An ImageRef resolved to `digestOf(inputs)`; by default the proxy's image to PROXY_DIGEST, any other to DIGEST. */
 export function imageRef(
   digestOf: (inputs: Record<string, unknown>) => string = (inputs) =>
-    String(inputs.image).endsWith("/rewind-router") ? ROUTER_DIGEST : DIGEST,
+    String(inputs.image).endsWith("/rewind-haproxy") ? PROXY_DIGEST : DIGEST,
 ): MockState {
   return (inputs) => {
     const digest = digestOf(inputs);

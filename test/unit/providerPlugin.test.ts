@@ -67,7 +67,13 @@ describe("the plugin's dispatch", () => {
       version: "latest",
       __provider: "code",
     });
-    assert.deepEqual(result.inputs, { image: "127.0.0.1:5000/hunter", version: "latest" });
+    // Inputs from before registry credentials get them as anonymous ("").
+    assert.deepEqual(result.inputs, {
+      image: "127.0.0.1:5000/hunter",
+      version: "latest",
+      registryUsername: "",
+      registryPassword: "",
+    });
     assert.equal(result.failures?.[0]?.property, "version");
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { Slot, drainStatus, planSwitch, servedUpstreams } from "../../domain/proxySlots";
+import { Slot, drainStatus, planSwitch, servedUpstreams, slotCount } from "../../domain/proxySlots";
 
 const PLACEHOLDER = "127.0.0.1:1";
 
@@ -147,5 +147,20 @@ describe("drainStatus", () => {
   test("times out at drainSeconds, whatever is still open", () => {
     assert.equal(drainStatus(3, 30_000, 30), "timed-out");
     assert.equal(drainStatus(1, 0, 0), "timed-out");
+  });
+});
+
+describe("slotCount", () => {
+  test("old and new side by side, a power of two, at least eight", () => {
+    assert.deepEqual([1, 2, 4, 5, 8, 9, 100, 1000].map(slotCount), [8, 8, 8, 16, 16, 32, 256, 256]);
+  });
+
+  test("property: always room for two generations (up to the maximum), never fewer than 8", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 128 }), (replicas) => {
+        const slots = slotCount(replicas);
+        assert.ok(slots >= 2 * replicas && slots >= 8 && (slots & (slots - 1)) === 0);
+      }),
+    );
   });
 });

@@ -77,7 +77,7 @@ describe("registryFetch: the bearer token flow", () => {
       err.message,
       `the registry at ${base} refused the credentials of user "team" ` +
         "(rewind:app.registry.username, rewind:app.registry.password): HTTP 401; fix the user or " +
-        "the password (pulumi config set --secret rewind:app.registry.password <password>)",
+        "the password (pulumi config set --secret --path rewind:app.registry.password <password>)",
     );
     assert.ok(!String(err.stack).includes(wrong));
   });

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MIGRATION_DEFAULTS } from "./migrationDefaults";
 import { recordingMocks, secret, value, typedInputs } from "./mocks";
 import * as states from "./mockStates";
-import { DIGEST, ROUTER_DIGEST } from "./mockStates";
+import { DIGEST, PROXY_DIGEST } from "./mockStates";
 
 const URL = "postgres://rewind:pw@127.0.0.1:5432/hunter";
 const SNAPSHOT = "20261126T010203Z-hunter-0001-3f9a";
@@ -206,7 +206,7 @@ async function build(name: string, scenario: Scenario): Promise<Built> {
 function appChildren(release: string): Row[] {
   return [
     [IMAGE, `${release}-app-image`, `${release}-app`, []],
-    [IMAGE, `${release}-app-router-image`, `${release}-app`, []],
+    [IMAGE, `${release}-app-proxy-image`, `${release}-app`, []],
     [DEPLOYMENT, `${release}-app-deployment`, `${release}-app`, []],
   ];
 }
@@ -302,11 +302,16 @@ describe("Release", () => {
         startup: "/healthz/startup",
         timeoutSeconds: 30,
       },
-      routerRef: `127.0.0.1:5000/rewind-router@${ROUTER_DIGEST}`,
+      proxyRef: `127.0.0.1:5000/rewind-haproxy@${PROXY_DIGEST}`,
+      drainSeconds: 30,
+      registryUsername: "",
+      registryPassword: secret(""),
     });
     assert.deepEqual(built.inputs.get("upgrade-app-image"), {
       image: "127.0.0.1:5000/hunter",
       version: "1.1.0",
+      registryUsername: "",
+      registryPassword: secret(""),
     });
     assert.deepEqual(built.inputs.get("upgrade-gate"), GATE_INPUTS);
     // The gate reruns when the app's digest or the schema's revision changes (replacementTrigger).
@@ -431,7 +436,7 @@ describe("Release", () => {
       ...appChildren("workers"),
       [APP, "workers-service-worker", "workers", ["workers-migration"]],
       [IMAGE, "workers-service-worker-image", "workers-service-worker", []],
-      [IMAGE, "workers-service-worker-router-image", "workers-service-worker", []],
+      [IMAGE, "workers-service-worker-proxy-image", "workers-service-worker", []],
       [DEPLOYMENT, "workers-service-worker-deployment", "workers-service-worker", []],
       [GATE, "workers-gate", "workers", ["workers-app", "workers-service-worker"]],
     ]);

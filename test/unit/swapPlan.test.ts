@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  RunningFrontDoor,
   RunningReplica,
-  RunningRouter,
   SwapStep,
-  planRouter,
+  planFrontDoor,
   planSwap,
 } from "../../domain/swapPlan";
 
@@ -137,36 +137,53 @@ describe("planSwap", () => {
   });
 });
 
-describe("planRouter", () => {
-  const router = (id: string, over: Partial<RunningRouter> = {}): RunningRouter => ({
+describe("planFrontDoor", () => {
+  const door = (id: string, over: Partial<RunningFrontDoor> = {}): RunningFrontDoor => ({
     id,
     running: true,
-    spec: "router@sha256:1",
+    spec: "haproxy-1",
     port: 8000,
     ...over,
   });
-  const desired = { spec: "router@sha256:1", port: 8000 };
+  const desired = { spec: "haproxy-1", port: 8000 };
 
-  test("keeps the running router with the same image and port", () => {
-    assert.deepEqual(planRouter([router("r")], desired), {
+  test("keeps the running proxy with the same image, config and port", () => {
+    assert.deepEqual(planFrontDoor([door("p")], [], desired), {
       kind: "keep",
-      router: router("r"),
-      remove: [],
+      proxy: door("p"),
+      retire: [],
     });
   });
 
-  test("creates one when there is none, or it changed image or port, or it stopped", () => {
-    assert.deepEqual(planRouter([], desired), { kind: "create", remove: [] });
-    for (const over of [{ spec: "router@sha256:2" }, { port: 9000 }, { running: false }]) {
-      assert.deepEqual(planRouter([router("r", over)], desired), {
+  test("starts one when there is none, or it changed, or it stopped; the old one retires after", () => {
+    assert.deepEqual(planFrontDoor([], [], desired), {
+      kind: "create",
+      removeFirst: [],
+      retire: [],
+    });
+    for (const over of [{ spec: "haproxy-2" }, { port: 9000 }, { running: false }]) {
+      assert.deepEqual(planFrontDoor([door("p", over)], [], desired), {
         kind: "create",
-        remove: ["r"],
+        removeFirst: [],
+        retire: ["p"],
       });
     }
   });
 
-  test("leftover routers are removed beside the one kept", () => {
-    const plan = planRouter([router("old", { port: 9000 }), router("r")], desired);
-    assert.deepEqual(plan, { kind: "keep", router: router("r"), remove: ["old"] });
+  test("a stack on the old router: the router frees the port first, then HAProxy starts", () => {
+    assert.deepEqual(planFrontDoor([], [door("r", { spec: "router@sha256:1" })], desired), {
+      kind: "create",
+      removeFirst: ["r"],
+      retire: [],
+    });
+  });
+
+  test("leftover proxies and routers retire beside the one kept", () => {
+    const plan = planFrontDoor(
+      [door("old", { port: 9000 }), door("p")],
+      [door("r", { running: false })],
+      desired,
+    );
+    assert.deepEqual(plan, { kind: "keep", proxy: door("p"), retire: ["old", "r"] });
   });
 });
