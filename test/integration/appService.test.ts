@@ -1,5 +1,5 @@
 // AppService on the real Docker Engine, registry and PostgreSQL of scripts/services, through the
-// real Pulumi engine: what a user checks is what is asserted: the version the router serves,
+// real Pulumi engine: what a user checks is what is asserted: the version the proxy serves,
 // that a release drops no request, that a broken release leaves the old version serving, and
 // that `pulumi refresh` sees a replica removed by hand.
 import assert from "node:assert/strict";
@@ -8,10 +8,11 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { Stack } from "@pulumi/pulumi/automation";
 import { engine, listContainers } from "../../adapters/docker";
+import { HAPROXY_IMAGE_VERSION, currentUpstreams } from "../../adapters/haproxy";
 import { freePort } from "../../adapters/ports";
 import { listTags } from "../../adapters/registry";
 import { LABELS } from "../../domain/dockerLabels";
-import { ROUTER_VERSION, STATUS_PATH } from "../../images/router/router";
+import { SOCKET_FILE } from "../../domain/haproxyConfig";
 import { repoRoot, withStack } from "./workspace";
 
 const project = path.join(repoRoot, "test", "fixtures", "app");
@@ -29,13 +30,13 @@ function requireServices(): { registry: string; databaseUrl: string } {
 
 async function requireImages(registry: string): Promise<void> {
   const hunter = (await listTags(`${registry}/hunter`)) ?? [];
-  const router = (await listTags(`${registry}/rewind-router`)) ?? [];
+  const proxy = (await listTags(`${registry}/rewind-haproxy`)) ?? [];
   for (const tag of ["1.0.0", "1.1.0", "1.2.0-bad"]) {
     assert.ok(hunter.includes(tag), `hunter:${tag} is not in ${registry}: run scripts/images`);
   }
   assert.ok(
-    router.includes(ROUTER_VERSION),
-    `rewind-router:${ROUTER_VERSION} is not in ${registry}: run scripts/images`,
+    proxy.includes(HAPROXY_IMAGE_VERSION),
+    `rewind-haproxy:${HAPROXY_IMAGE_VERSION} is not in ${registry}: run scripts/images`,
   );
 }
 
@@ -55,7 +56,18 @@ async function appContainers(stackId: string, service = "hunter") {
   return found.map((c) => ({ id: c.id, state: c.state, version: c.labels[LABELS.version] }));
 }
 
-/** Polls the router every 20 ms until stopped: every failure, and /version every 5th time. */
+/** What the service's HAProxy serves now, through its admin socket. */
+async function served(stackId: string, service = "hunter"): Promise<string[]> {
+  const [proxy] = await listContainers(engine(), {
+    [LABELS.stack]: stackId,
+    [LABELS.service]: service,
+    [LABELS.role]: "proxy",
+  });
+  assert.ok(proxy, `a proxy runs for ${service}`);
+  return currentUpstreams(path.join(proxy.labels[LABELS.state], SOCKET_FILE));
+}
+
+/** Polls the proxy every 20 ms until stopped: every failure, and /version every 5th time. */
 function startPolling(url: string) {
   const result = { requests: 0, failures: [] as string[], versions: [] as string[] };
   let running = true;
@@ -142,7 +154,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
         "rewind:app.port": { value: String(port) },
         "rewind:app.health.timeoutSeconds": { value: String(READY_TIMEOUT_SECONDS) },
         "rewind:app.env.DATABASE_URL": { value: databaseUrl, secret: true },
-        // A second service from the same image: its own command, replicas, port and router.
+        // A second service from the same image: its own command, replicas, port and proxy.
         "rewind:app.services[0].name": { value: "worker" },
         "rewind:app.services[0].command[0]": { value: "node" },
         "rewind:app.services[0].command[1]": { value: "server.js" },
@@ -152,7 +164,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
       true,
     );
 
-    // 1. Deploy 1.0.0 with two replicas behind the router.
+    // 1. Deploy 1.0.0 with two replicas behind the proxy.
     const first = await timed("up 1.0.0", () => stack.up(quiet));
     assert.equal(first.outputs.version.value, "1.0.0");
     assert.equal(first.outputs.url.value, url);
@@ -165,8 +177,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
         ["running", "1.0.0"],
       ],
     );
-    const routed = (await getJson(`${url}${STATUS_PATH}`)) as { upstreams: string[] };
-    assert.equal(routed.upstreams.length, 2);
+    assert.equal((await served(stackId)).length, 2);
     assert.deepEqual(first.outputs.serviceUrls.value, [workerUrl]);
     assert.deepEqual(await getJson(`${workerUrl}/version`), { version: "1.0.0" });
     assert.deepEqual(
@@ -179,7 +190,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
     // exportStack shows secrets decrypted; the checkpoint file is what is stored.
     assert.equal(fs.readFileSync(checkpointPath(stack), "utf8").includes(databaseUrl), false);
 
-    // 2. Update to 1.1.0 while a client polls through the router: no request may fail.
+    // 2. Update to 1.1.0 while a client polls through the proxy: no request may fail.
     await stack.setConfig("rewind:app.version", { value: "1.1.0" }, true);
     // The preview knows no digest yet: the deployment must still check and show as an update.
     const preview = await timed("preview 1.1.0", () => stack.preview(quiet));
@@ -253,10 +264,7 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
       v3.some((c) => c.id === v2[1].id),
       "the surviving replica was kept",
     );
-    assert.equal(
-      ((await getJson(`${url}${STATUS_PATH}`)) as { upstreams: string[] }).upstreams.length,
-      2,
-    );
+    assert.equal((await served(stackId)).length, 2);
     assert.equal((await deploymentState(stack)).replicas, 2);
   });
 

@@ -132,8 +132,8 @@ describe("a registry with authentication (htpasswd)", () => {
     assert.equal(
       message,
       `the registry at ${origin} wants credentials to pull ${repository} (realm "rewind-auth-registry"); ` +
-        "set rewind:app.registry.username and rewind:app.registry.password (pulumi config set " +
-        "rewind:app.registry.username <user> && pulumi config set --secret " +
+        "set rewind:app.registry.username and rewind:app.registry.password (pulumi config set --path " +
+        "rewind:app.registry.username <user> && pulumi config set --secret --path " +
         "rewind:app.registry.password <password>)",
     );
   });
@@ -144,7 +144,7 @@ describe("a registry with authentication (htpasswd)", () => {
       message,
       `the registry at ${origin} refused the credentials of user "${credentials.username}" ` +
         "(rewind:app.registry.username, rewind:app.registry.password): HTTP 401; fix the user or " +
-        "the password (pulumi config set --secret rewind:app.registry.password <password>)",
+        "the password (pulumi config set --secret --path rewind:app.registry.password <password>)",
     );
   });
 
