@@ -1,7 +1,7 @@
 // Benchmark 4: how Rewind's fixed costs grow.
 //   services  a no-change `pulumi up` of Rewind's program with 1, 10 and 50 services: the app and
 //             49 workers from the same image and version (rewind:app.services), each an
-//             AppService (two ImageRefs and a DockerDeployment with one replica and its router),
+//             AppService (two ImageRefs and a DockerDeployment with one replica and its proxy),
 //             beside the Migration and the HealthGate. One stack grows from 1 to 10 to 50; each
 //             size is deployed once (not timed), then the no-change up is timed.
 //   history   `rewind plan --to 1.0.0` (with its preview, and --skip-preview) on a stack of

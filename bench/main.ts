@@ -3,9 +3,11 @@
 // writes bench/results/<date>.json and .svg. Benchmarks print numbers; they assert nothing about
 // time. Knobs (defaults are the issue's sizes, smaller ones are for development):
 //   BENCH_REPS (3), BENCH_ROWS (1000000), BENCH_BACKUP_MB (500), BENCH_SERVICES (1,10,50),
-//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth; the engine floor runs
-//   with any of app, schema and growth, or alone as floor),
-//   BENCH_RESULTS (bench/results: a development run should write elsewhere).
+//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth,proxy; the engine floor
+//   runs with any of app, schema and growth, or alone as floor),
+//   BENCH_RESULTS (bench/results: a development run should write elsewhere),
+//   BENCH_ROUTER_BASELINE (the results file whose app rollback ran behind rewind-router,
+//   bench/results/provider-after/2026-12-01.json), and bench/proxy.ts's BENCH_PROXY_* knobs.
 // Issue 9's targets (ratios to the engine floor, and rewind plan's time) are printed after the
 // table and saved in the JSON's `targets`.
 import { execFileSync } from "node:child_process";
@@ -17,6 +19,7 @@ import {
   benchRewindAppRollback,
 } from "./appRollback";
 import { benchBackupRestore } from "./backupRestore";
+import { benchProxyThroughput } from "./proxy";
 import { ChartRow, renderChart } from "./chart";
 import { createFloorStack, timeFloor } from "./floor";
 import { benchHistoryGrowth, benchServiceGrowth } from "./growth";
@@ -87,7 +90,7 @@ async function main(): Promise<void> {
   const megabytes = num("BENCH_BACKUP_MB", 500);
   const serviceCounts = list("BENCH_SERVICES", "1,10,50");
   const historyCounts = list("BENCH_HISTORY", "10,100,1000");
-  const only = new Set((process.env.BENCH_ONLY ?? "app,schema,backup,growth").split(","));
+  const only = new Set((process.env.BENCH_ONLY ?? "app,schema,backup,growth,proxy").split(","));
   const tag = String(process.pid);
   const date = new Date().toISOString().slice(0, 10);
   const commit = measuredCommit(env.root);
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
       save();
     }
     let appRow: Row | undefined;
+    let rewindApp: { ms: number[]; failed: number[] } | undefined;
     let rawSwapRow: Row | undefined;
     let servicesBySize: Map<number, Row> | undefined;
     let planRow: { count: number; row: Row } | undefined;
@@ -184,11 +188,12 @@ async function main(): Promise<void> {
       const rw = add(G, "rewind: pulumi up, pinned", ms, "s", 1000);
       const rwF = add(
         F,
-        "rewind (router port)",
+        "rewind (HAProxy's port)",
         rewind.samples.map((s) => s.failed),
         "req",
       );
       const appProfile = medianProfile(ms, rewind.profiles);
+      rewindApp = { ms, failed: rewind.samples.map((s) => s.failed) };
       save();
       if (only.has("app")) {
         const compose = await benchComposeAppRollback(env, cleanup, reps, tag);
@@ -384,6 +389,60 @@ async function main(): Promise<void> {
       }
       save();
     }
+    if (only.has("proxy")) {
+      // The front door (issue 13): the app rollback behind HAProxy beside the same benchmark
+      // behind rewind-router (a stored run: the router is no longer what releases use), and
+      // throughput through each against a direct connection to a replica.
+      const app = rewindApp ?? (await rollbackBehindHaproxy(env, cleanup, reps, `${tag}p`));
+      const G6 = "5. front door: app rollback 1.1.0 -> 1.0.0 (s)";
+      const F6 = "5. front door: failed requests, client every 20 ms";
+      const baseline = routerBaseline(env.root);
+      const hp = add(G6, "rewind behind HAProxy (this run)", app.ms, "s", 1000);
+      const hpF = add(F6, "rewind behind HAProxy (this run)", app.failed, "req");
+      if (baseline !== undefined) {
+        const rt = add(G6, `rewind behind rewind-router (${baseline.source})`, baseline.ms, "s");
+        const rtF = add(
+          F6,
+          `rewind behind rewind-router (${baseline.source})`,
+          baseline.failed,
+          "req",
+        );
+        hp.ratio = `${x(hp, rt)} vs router`;
+        hpF.ratio = `${rtF.median} router`;
+      }
+      save();
+      const t = await benchProxyThroughput();
+      const G7 = "5. front door: throughput, wrk on loopback (req/s)";
+      const [direct, ...through] = t.rows.map((r) => {
+        const row = add(
+          G7,
+          `${r.name}${r.errors > 0 ? ` (${r.errors} errors)` : ""}`,
+          [...r.rps],
+          "req/s",
+        );
+        return row;
+      });
+      for (const row of through) row.ratio = `${x(row, direct)} vs direct`;
+      const cost = 1 - through[0].median / direct.median;
+      targets.push({
+        measure: "HAProxy's cost: 1 - (req/s through it / direct)",
+        of: "median",
+        value: cost,
+        unit: "x",
+        target: 0.1,
+        met: cost <= 0.1,
+      });
+      targets.push({
+        measure: "failed requests during an app rollback behind HAProxy",
+        of: "median",
+        value: hpF.median,
+        unit: "x",
+        target: 0,
+        met: hpF.median <= 0,
+      });
+      notes.push(`front door throughput: ${t.how}.`);
+      save();
+    }
     if (floorRow !== undefined) {
       const floor = floorRow;
       notes.unshift(
@@ -412,6 +471,38 @@ async function main(): Promise<void> {
   const rel = path.relative(env.root, outDir);
   console.log(`\nwrote ${rel}/${date}.json and ${rel}/${date}.svg`);
   console.log(`wall time ${secs(performance.now() - started)} s`);
+}
+
+/** The app rollback behind HAProxy, timed on a stack of its own (when the app group did not run). */
+async function rollbackBehindHaproxy(
+  env: ReturnType<typeof readEnv>,
+  cleanup: Cleanup,
+  reps: number,
+  tag: string,
+): Promise<{ ms: number[]; failed: number[] }> {
+  const r = await benchRewindAppRollback(env, cleanup, reps, tag);
+  return { ms: r.samples.map((s) => s.ms), failed: r.samples.map((s) => s.failed) };
+}
+
+/** The stored app rollback behind rewind-router: its samples, in seconds, and where from. */
+function routerBaseline(
+  root: string,
+): { ms: number[]; failed: number[]; source: string } | undefined {
+  const file =
+    process.env.BENCH_ROUTER_BASELINE ??
+    path.join("bench", "results", "provider-after", "2026-12-01.json");
+  const full = path.resolve(root, file);
+  if (!fs.existsSync(full)) return undefined;
+  const stored = JSON.parse(fs.readFileSync(full, "utf8")) as {
+    commit: string;
+    table: { group: string; label: string; samples: number[] }[];
+  };
+  const row = (group: string, label: string) =>
+    stored.table.find((r) => r.group.startsWith(group) && r.label.startsWith(label))?.samples;
+  const ms = row("1. app rollback", "rewind");
+  const failed = row("1. failed requests", "rewind");
+  if (ms === undefined || failed === undefined) return undefined;
+  return { ms, failed, source: `${path.relative(root, full)}, ${stored.commit.split(" ")[0]}` };
 }
 
 /**
@@ -456,14 +547,14 @@ function printTargets(targets: readonly Target[]): void {
   if (targets.length === 0) return;
   const f = (t: Target) => (t.unit === "x" ? `${t.value.toFixed(2)}x` : `${t.value.toFixed(2)} s`);
   const g = (t: Target) => (t.unit === "x" ? `<= ${t.target}x` : `<= ${t.target.toFixed(1)} s`);
-  console.log("\nissue 9 targets (this run's medians):");
+  console.log("\ntargets (issues 9 and 13; this run's medians):");
   for (const t of targets) {
     console.log(
       `  ${`${t.measure} ${t.of === "median" ? "" : t.of}`.padEnd(60)} ${f(t).padStart(8)}  ` +
         `target ${g(t).padEnd(9)} ${t.met ? "met" : "MISSED"}`,
     );
   }
-  console.log("\n| issue 9 target | this run | target | |\n| --- | ---: | ---: | --- |");
+  console.log("\n| target | this run | target | |\n| --- | ---: | ---: | --- |");
   for (const t of targets) {
     console.log(
       `| ${t.measure}${t.of === "median" ? "" : ` ${t.of}`} | ${f(t)} | ${g(t)} | ` +

@@ -69,7 +69,27 @@ async function wrk(url: string, seconds: number, connections: number, threads: n
   return parseWrk(stdout);
 }
 
-async function main(): Promise<void> {
+/** One target's requests per second, round after round. */
+export interface ThroughputRow {
+  readonly name: string;
+  readonly rps: readonly number[];
+  readonly median: number;
+  readonly errors: number;
+}
+
+/** What `benchProxyThroughput` measured, and how. */
+export interface ThroughputResult {
+  /** The wrk command and the machine's state, one line. */
+  readonly how: string;
+  /** Direct to the replica first, then through HAProxy, then through rewind-router. */
+  readonly rows: readonly ThroughputRow[];
+}
+
+/**
+ * wrk against a replica directly, through HAProxy and through rewind-router, the targets taking
+ * turns round after round (knobs: BENCH_PROXY_SECONDS, _ROUNDS, _CONNECTIONS, _THREADS).
+ */
+export async function benchProxyThroughput(): Promise<ThroughputResult> {
   const registry = process.env.REWIND_REGISTRY;
   if (!process.env.DOCKER_HOST || !registry) {
     throw new Error(
@@ -170,29 +190,33 @@ async function main(): Promise<void> {
         errors: runs.reduce((sum, r) => sum + r.errors, 0),
       };
     });
-    const direct = rows[0].median;
-    console.log(
-      `wrk -t${threads} -c${connections} -d${seconds}s GET ${live} on loopback, ${rounds} rounds, ` +
-        `${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`,
-    );
-    console.log("target                  median req/s   ratio   errors   each round (req/s)");
-    for (const r of rows) {
-      console.log(
-        `${r.name.padEnd(22)} ${r.median.toFixed(0).padStart(13)}   ` +
-          `${(r.median / direct).toFixed(2).padStart(5)}   ${String(r.errors).padStart(6)}   ` +
-          r.rps.map((v) => v.toFixed(0)).join(", "),
-      );
-    }
-    const out = process.env.BENCH_PROXY_JSON;
-    if (out) {
-      fs.writeFileSync(
-        out,
-        JSON.stringify({ seconds, connections, threads, rounds, rows }, null, 2),
-      );
-    }
+    return {
+      how:
+        `wrk -t${threads} -c${connections} -d${seconds}s GET ${live} on loopback, ${rounds} ` +
+        `rounds, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`,
+      rows,
+    };
   } finally {
     await Promise.all(containers.map((id) => stopAndRemove(docker, id, 2)));
     fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { how, rows } = await benchProxyThroughput();
+  const direct = rows[0].median;
+  console.log(how);
+  console.log("target                  median req/s   ratio   errors   each round (req/s)");
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(22)} ${r.median.toFixed(0).padStart(13)}   ` +
+        `${(r.median / direct).toFixed(2).padStart(5)}   ${String(r.errors).padStart(6)}   ` +
+        r.rps.map((v) => v.toFixed(0)).join(", "),
+    );
+  }
+  const out = process.env.BENCH_PROXY_JSON;
+  if (out) {
+    fs.writeFileSync(out, JSON.stringify({ how, rows }, null, 2));
   }
 }
 
