@@ -2,6 +2,7 @@
 // names) now, on demand or from a scheduler, into the stack's backup store; then retention,
 // which never prunes a snapshot a restore pin names. `--print-timer` prints the systemd units
 // and the cron line that run it on rewind:backup.schedule.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureVersionTable, locateDatabase, readRevision, withClient } from "../adapters/postgres";
 import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
@@ -47,21 +48,27 @@ export const backup: Command = {
       return ExitCode.ok;
     }
     const session = await StackAccess.open(projectDir(io.env), common.stack);
-    const config = parseConfig(session.name, rawConfig(await session.config()));
+    const raw = rawConfig(await session.config());
 
     if (values["print-timer"] === true) {
-      if (config.backup.schedule === undefined) {
+      // Only the schedule matters here: a stack not released yet can have its timer set up.
+      const declared = raw["rewind:backup"];
+      const text =
+        typeof declared === "object" && declared !== null
+          ? (declared as { schedule?: unknown }).schedule
+          : undefined;
+      if (text === undefined) {
         throw new UserError(
           `stack "${session.name}" declares no rewind:backup.schedule; set one, e.g. ` +
             `pulumi config set --path rewind:backup.schedule "daily at 03:00"`,
         );
       }
-      const schedule = parseSchedule(config.backup.schedule);
+      const schedule = parseSchedule(String(text));
       const environmentFile = path.join(session.workDir, STATE_DIR, "backup.env");
       const files = schedulerFiles(schedule, {
         stack: session.name,
         projectDir: session.workDir,
-        command: [process.execPath, path.join(PACKAGE_ROOT, "bin", "rewind")],
+        command: [process.execPath, rewindBin(session.workDir)],
         environmentFile,
       });
       io.stdout(
@@ -83,6 +90,7 @@ export const backup: Command = {
       return ExitCode.ok;
     }
 
+    const config = parseConfig(session.name, raw);
     const [entries, outputs] = await Promise.all([session.history(), session.outputs()]);
     const url = config.database.url;
     const database = locateDatabase(url).database;
@@ -145,3 +153,9 @@ export const backup: Command = {
     return ExitCode.ok;
   },
 };
+
+/** The project's own `rewind` (node_modules/.bin survives reinstalls), else this package's. */
+function rewindBin(dir: string): string {
+  const installed = path.join(dir, "node_modules", ".bin", "rewind");
+  return fs.existsSync(installed) ? installed : path.join(PACKAGE_ROOT, "bin", "rewind");
+}
