@@ -142,8 +142,12 @@ ${salt}config:
 `;
 }
 
-/** The git-ignore lines for Rewind's local state. */
-export const GITIGNORE_LINES = [`/${STATE_DIR}/`, "node_modules/"] as const;
+/** The git-ignore lines for Rewind's local state and its lock beside a stack file it writes. */
+export const GITIGNORE_LINES = [
+  `/${STATE_DIR}/`,
+  "/stacks/.Pulumi.*.yaml.rewind-lock",
+  "node_modules/",
+] as const;
 
 /**
  * `.github/workflows/rewind-gate.yml`: every pull request that changes a stack or the

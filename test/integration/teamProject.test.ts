@@ -63,9 +63,18 @@ describe("Rewind in a team's own repository", () => {
 
   /** `npx rewind <args>` in the team's folder, as a person types it there. */
   function rewind(args: readonly string[], extra: Record<string, string> = {}): Promise<CliResult> {
+    return runIn(dir, [path.join(dir, "node_modules", ".bin", "rewind"), ...args], extra);
+  }
+
+  /** Runs `argv` in `cwd` with the team's environment. */
+  function runIn(
+    cwd: string,
+    argv: readonly string[],
+    extra: Record<string, string> = {},
+  ): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(path.join(dir, "node_modules", ".bin", "rewind"), [...args], {
-        cwd: dir,
+      const child = spawn(argv[0], argv.slice(1), {
+        cwd,
         env: { ...env, ...extra },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -236,6 +245,8 @@ describe("Rewind in a team's own repository", () => {
     }
 
     // The gate, as the workflow runs it: the URL comes from the environment, as a secret.
+    const stackPath = path.join(dir, "stacks", `Pulumi.${STACK}.yaml`);
+    const stackText = fs.readFileSync(stackPath, "utf8");
     const missing = await rewind([
       "gate",
       "--stack",
@@ -253,6 +264,22 @@ describe("Rewind in a team's own repository", () => {
     expectCode(gate, 0, "rewind gate");
     assert.ok(gate.stdout.includes(`gate passed for stack ${STACK}`), gate.stdout);
     assert.ok(!gate.stdout.includes(db.url) && !gate.stderr.includes(db.url), "the URL is secret");
+    // The committed stack file was not written: the URL went into a private copy.
+    assert.equal(fs.readFileSync(stackPath, "utf8"), stackText);
+
+    // From Rewind's own checkout, as `npm run gate -- --project <dir>` runs it (after its build).
+    const fromCheckout = await timed("rewind gate --project (from Rewind's checkout)", () =>
+      runIn(repoRoot, [
+        path.join(repoRoot, "bin", "rewind"),
+        "gate",
+        "--project",
+        dir,
+        "--stack",
+        STACK,
+      ]),
+    );
+    expectCode(fromCheckout, 0, "rewind gate --project");
+    assert.ok(fromCheckout.stdout.includes(`gate passed for stack ${STACK}`), fromCheckout.stdout);
 
     // All state under the project: Pulumi's, the snapshots, the router's upstream list.
     assert.ok(fs.existsSync(path.join(dir, ".rewind", "state", ".pulumi", "stacks", "shop")));
