@@ -122,6 +122,12 @@ export const init: Command = {
           `Initialized Rewind project ${project.project} in ${dir}:`,
           ...Object.values(files).map((f) => `  ${path.relative(dir, f)}`),
           `  ${STATE_DIR}/  (state, backups and router files; git-ignored)`,
+          ...(io.env.PULUMI_BACKEND_URL
+            ? [
+                `State: PULUMI_BACKEND_URL is set (${io.env.PULUMI_BACKEND_URL}); it takes ` +
+                  `precedence over ${STATE_DIR}/state, so the stack lives there.`,
+              ]
+            : []),
           `Stack ${project.stack} is selected. First release:`,
           `  npx rewind release --set-secret rewind:database.url=postgres://user:password@host:5432/db \\`,
           `    --set rewind:app.version=1.0.0 --set rewind:database.revision=0001`,
