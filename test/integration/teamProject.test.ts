@@ -206,16 +206,27 @@ describe("Rewind in a team's own repository", () => {
     assert.equal(await waitForBody(`http://127.0.0.1:${port}/version`), "2.0.0");
     assert.equal(await revisionOf(), "0002");
 
-    // The backup store by default: the project's .rewind/backups, one pre-migration snapshot.
+    // The backup store by default: the project's .rewind/backups, a verified snapshot before
+    // each migration (base → 0001, 0001 → 0002).
     const store = path.join(dir, ".rewind", "backups");
-    const snapshotsBefore = fs.readdirSync(store).filter((f) => !f.startsWith("."));
-    assert.equal(snapshotsBefore.length, 1, snapshotsBefore.join(", "));
+    const taken = () =>
+      fs
+        .readdirSync(store)
+        .filter((f) => !f.startsWith("."))
+        .sort();
+    const beforeMigrations = taken();
+    assert.deepEqual(
+      beforeMigrations.map((id) => id.split("-").at(-2)),
+      ["base", "0001"],
+      beforeMigrations.join(", "),
+    );
 
     const backup = await timed("rewind backup", () => rewind(["backup", "--json"]));
     expectCode(backup, 0, "rewind backup");
-    const taken = JSON.parse(backup.stdout) as { snapshotId: string; revision: string };
-    assert.equal(taken.revision, "0002");
-    assert.ok(fs.existsSync(path.join(store, taken.snapshotId, "manifest.json")));
+    const onDemand = JSON.parse(backup.stdout) as { snapshotId: string; revision: string };
+    assert.equal(onDemand.revision, "0002");
+    assert.ok(fs.existsSync(path.join(store, onDemand.snapshotId, "manifest.json")));
+    assert.deepEqual(taken(), [...beforeMigrations, onDemand.snapshotId].sort());
 
     const timer = await rewind(["backup", "--print-timer"]);
     expectCode(timer, 0, "rewind backup --print-timer");
