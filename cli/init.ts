@@ -81,8 +81,9 @@ export const init: Command = {
       const existing = Object.values(files).filter((f) => fs.existsSync(f));
       if (existing.length > 0) {
         throw new UserError(
-          `${existing.map((f) => path.relative(dir, f)).join(", ")} exist already; ` +
-            `rewind init --force overwrites them`,
+          `${existing.map((f) => path.relative(dir, f)).join(", ")} ` +
+            `${existing.length === 1 ? "exists" : "exist"} already; ` +
+            `rewind init --force overwrites what it wrote`,
         );
       }
     }

@@ -1,6 +1,9 @@
 // The command line's own decisions, before any engine call: help, unknown input, exit 2 for
 // bad arguments, and no rollback without a terminal or --yes.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { COMMANDS, main } from "../../cli/main";
 import { CliIo, ExitCode } from "../../cli/options";
@@ -88,6 +91,32 @@ describe("rewind", () => {
       "rewind rollback: refusing to roll back without confirmation: there is no terminal to ask on; " +
         "pass --yes to roll back non-interactively (rewind plan shows what would happen)\n",
     );
+  });
+
+  test("rewind init refuses before it writes anything", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-init-"));
+    try {
+      const badName = fakeIo({ PULUMI_CONFIG_PASSPHRASE: "x" });
+      assert.equal(await main(["init", "--dir", dir, "--name", "Shop_1"], badName), 2);
+      assert.match(badName.err, /--name "Shop_1" is not a DNS label/);
+      const noPassphrase = fakeIo();
+      assert.equal(await main(["init", "--dir", dir, "--name", "shop"], noPassphrase), 2);
+      assert.match(
+        noPassphrase.err,
+        /set PULUMI_CONFIG_PASSPHRASE \(or PULUMI_CONFIG_PASSPHRASE_FILE\)/,
+      );
+      assert.deepEqual(fs.readdirSync(dir), []);
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: theirs\n");
+      const exists = fakeIo({ PULUMI_CONFIG_PASSPHRASE: "x" });
+      assert.equal(await main(["init", "--dir", dir], exists), 2);
+      assert.match(
+        exists.err,
+        /Pulumi\.yaml exists already; rewind init --force overwrites what it wrote/,
+      );
+      assert.equal(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"), "name: theirs\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a project directory without Pulumi.yaml is bad input, named", async () => {
