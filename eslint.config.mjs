@@ -28,7 +28,7 @@ export default tseslint.config(
   {
     // Plain CommonJS outside the TypeScript program (the sample app, script helpers):
     // linted without type information.
-    files: ["examples/hunter/**/*.js", "scripts/**/*.js"],
+    files: ["examples/hunter/**/*.js", "scripts/**/*.js", "test/fixtures/team/*.js"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { sourceType: "commonjs", parserOptions: { projectService: false } },
     rules: {

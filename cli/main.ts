@@ -4,7 +4,10 @@
 // when it is a bug in Rewind.
 import { createInterface } from "node:readline/promises";
 import { InternalError, UserError } from "../domain/errors";
+import { backup } from "./backup";
+import { gate } from "./gate";
 import { history } from "./history";
+import { init } from "./init";
 import { CliIo, Command, ExitCode, UsageError } from "./options";
 import { plan } from "./plan";
 import { release } from "./release";
@@ -14,6 +17,7 @@ import { rollback } from "./rollback";
 import { status } from "./status";
 
 export const COMMANDS: readonly Command[] = [
+  init,
   status,
   history,
   plan,
@@ -21,6 +25,8 @@ export const COMMANDS: readonly Command[] = [
   release,
   recover,
   report,
+  gate,
+  backup,
 ];
 
 export const USAGE = `Usage: rewind <command> [options]

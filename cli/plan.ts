@@ -29,7 +29,7 @@ import { HistoryEntry, SnapshotRecord, StackConfig, isGood, readPins } from "../
 import { TargetSelector, resolveTarget } from "./stackHistory";
 import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
 
-const usage = `Usage: rewind plan (--to-update N | --to-version V) [--restore] [--skip-preview]
+const usage = `Usage: rewind plan (--to-update N | --to-version V | --to-time T) [--restore] [--skip-preview]
                    [--policy-config NAME] [--json] [--stack S]
 
 What \`rewind rollback\` would do, without doing it: app version from → to, schema

@@ -1,5 +1,5 @@
 // Which policy pack and policy config a stack is checked with. The one rule for `rewind release`,
-// `rewind rollback`, `rewind plan` and the CI gate (scripts/gate runs this file): the project's
+// `rewind rollback`, `rewind plan` and the CI gate (`rewind gate`): the project's
 // `policy/` (Rewind's own when the project has none), with `policy/config/<name>.json`, where
 // <name> is the stack's name unless --policy-config names another.
 import * as fs from "node:fs";
@@ -54,21 +54,4 @@ export function resolvePolicyPack(
     );
   }
   return { pack, config: undefined };
-}
-
-// `node dist/cli/policyPack.js <project> <stack> [<config>]`: the pulumi arguments, one a line,
-// for scripts/gate; exit 2 with the message when the config does not exist.
-if (require.main === module) {
-  const [projectDir, stack, policyConfig] = process.argv.slice(2);
-  try {
-    if (projectDir === undefined || stack === undefined) {
-      throw new UserError("usage: policyPack.js <project dir> <stack> [<policy config>]");
-    }
-    const { pack, config } = resolvePolicyPack(projectDir, stack, policyConfig || undefined);
-    const args = ["--policy-pack", pack, ...(config ? ["--policy-pack-config", config] : [])];
-    process.stdout.write(`${args.join("\n")}\n`);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exitCode = 2;
-  }
 }

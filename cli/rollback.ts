@@ -13,7 +13,7 @@ import { formatChanges, formatRollbackPlan } from "./rollbackPlanText";
 import { rollbackMessage } from "./rollbackMessages";
 import { formatSeconds, shortDigest } from "./stackHistory";
 
-const usage = `Usage: rewind rollback (--to-update N | --to-version V) [--restore] [--yes]
+const usage = `Usage: rewind rollback (--to-update N | --to-version V | --to-time T) [--restore] [--yes]
                        [--dry-run] [--policy-config NAME] [--json] [--stack S]
 
 Pins the config an earlier update ran with (all rewind:* keys, secrets kept secret), prints

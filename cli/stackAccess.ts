@@ -12,12 +12,13 @@ import { UserError } from "../domain/errors";
 import { HistoryEntry, StackConfig, UpdateRecord, toEntries } from "../domain/pins";
 import { CliIo } from "./options";
 import { PolicyPack } from "./policyPack";
+import { projectDir, projectEnvironment } from "./project";
 import { describe, newProgressState, plain, renderEvent } from "./progress";
 import { StackOutputs } from "./stackHistory";
 
-/** The Rewind project: the repository this CLI is built from (dist/cli/ → ../..). */
+/** The project the commands act on (cli/project.ts): a team's folder or Rewind's checkout. */
 export function defaultProjectDir(env: CliIo["env"]): string {
-  return env.REWIND_PROJECT_DIR || path.resolve(__dirname, "..", "..");
+  return projectDir(env);
 }
 
 /** A mandatory policy violation the pack reported during a preview or an update. */
@@ -62,6 +63,8 @@ export class StackAccess {
     readonly name: string,
     readonly workDir: string,
     private readonly workspace: LocalWorkspace,
+    /** Added to the environment of every `pulumi` this session runs (cli/project.ts). */
+    readonly environment: Record<string, string>,
   ) {}
 
   /**
@@ -71,13 +74,15 @@ export class StackAccess {
   static async open(workDir: string, requested: string | undefined): Promise<StackAccess> {
     if (!fs.existsSync(path.join(workDir, "Pulumi.yaml"))) {
       throw new UserError(
-        `${workDir} is not a Pulumi project (no Pulumi.yaml); set REWIND_PROJECT_DIR`,
+        `${workDir} is not a Pulumi project (no Pulumi.yaml); run rewind init there, or ` +
+          `run rewind from the project's folder (or set REWIND_PROJECT_DIR)`,
       );
     }
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-    const workspace = await LocalWorkspace.create({ workDir });
+    const environment = projectEnvironment(workDir, process.env);
+    const workspace = await LocalWorkspace.create({ workDir, envVars: environment });
     if (requested !== undefined) {
-      return new StackAccess(requested, workDir, workspace);
+      return new StackAccess(requested, workDir, workspace, environment);
     }
     const selected = (await workspace.stack())?.name;
     if (selected === undefined) {
@@ -89,7 +94,7 @@ export class StackAccess {
             : " (the project has no stacks yet)"),
       );
     }
-    return new StackAccess(selected, workDir, workspace);
+    return new StackAccess(selected, workDir, workspace, environment);
   }
 
   /** Nothing to put back (kept so commands release what they hold in one place). */
@@ -156,7 +161,7 @@ export class StackAccess {
    * the process list.
    */
   pulumi(args: readonly string[], stdin?: string): Promise<string> {
-    return pulumiCli(this.workDir, args, stdin);
+    return pulumiCli(this.workDir, args, stdin, this.environment);
   }
 
   /** The stack's config file: `<project>/<stackConfigDir>/Pulumi.<stack>.yaml`. */
@@ -321,11 +326,12 @@ export async function pulumiCli(
   cwd: string,
   args: readonly string[],
   stdin?: string,
+  environment: Record<string, string> = {},
 ): Promise<string> {
   // Global flags go first: anything after a "--" would be taken as a value.
   const child = spawn("pulumi", ["--non-interactive", ...args], {
     cwd,
-    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+    env: { ...process.env, ...environment, PULUMI_SKIP_UPDATE_CHECK: "true" },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";

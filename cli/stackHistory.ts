@@ -2,6 +2,7 @@
 // rollback names. Pure: the Automation API's `stack.history()` is read in stackAccess.ts.
 import { UserError } from "../domain/errors";
 import { HistoryEntry, SnapshotRecord, isGood } from "../domain/pins";
+import { parseRollbackTime, updateAtTime } from "../domain/rollbackTime";
 
 /** The stack's outputs that describe the newest update (the contract of index.ts). */
 export interface StackOutputs {
@@ -212,16 +213,23 @@ export function formatSeconds(seconds: number): string {
 /**
  * How a command names the update to roll back to: `--to-update N` (a number as `rewind history`
  * shows it), `--to-version V` (the newest succeeded update that ran app version V, digits or
- * not), or `--to X`, which is either when only one of them exists.
+ * not), `--to-time T` (the last succeeded update finished by T), or `--to X`, which is either
+ * when only one of them exists.
  */
 export type TargetSelector =
   | { readonly by: "update"; readonly value: string }
   | { readonly by: "version"; readonly value: string }
+  | { readonly by: "time"; readonly value: string }
   | { readonly by: "either"; readonly value: string };
 
 /** The option as the user typed it, for messages: `--to-update 3`. */
 export function selectorOption(selector: TargetSelector): string {
-  const name = { update: "--to-update", version: "--to-version", either: "--to" }[selector.by];
+  const name = {
+    update: "--to-update",
+    version: "--to-version",
+    time: "--to-time",
+    either: "--to",
+  }[selector.by];
   return `${name} ${selector.value}`;
 }
 
@@ -236,6 +244,9 @@ export function resolveTarget(
 ): HistoryEntry {
   const sel: TargetSelector =
     typeof selector === "string" ? { by: "either", value: selector } : selector;
+  if (sel.by === "time") {
+    return updateAtTime(entries, parseRollbackTime(sel.value));
+  }
   const option = selectorOption(sel);
   const good = entries.filter(isGood);
   const digits = /^[0-9]+$/.test(sel.value);

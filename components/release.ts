@@ -105,6 +105,8 @@ export class Release extends pulumi.ComponentResource {
               include: config.backup.include,
               retain: config.backup.retain,
               reason: `migrate ${args.currentRevision}->${config.database.revision}`,
+              // The snapshot the config pins for restore is never pruned (issue 11).
+              keep: config.restore.snapshot === null ? [] : [config.restore.snapshot],
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
             },
             after(role),

@@ -33,3 +33,20 @@ export function snapshotsToPrune(
     .map((s) => s.id)
     .reverse();
 }
+
+/** How many of the newest updates' restore pins retention keeps, besides the config's. */
+export const RECENT_UPDATES = 20;
+
+/**
+ * The snapshot ids retention must keep because a restore pin names them: the current config's,
+ * and those of the newest `recent` updates (a rollback to one of them pins its snapshot again).
+ * @param history Oldest first, as rewind history reads it.
+ */
+export function pinnedSnapshots(
+  current: string | null | undefined,
+  history: readonly { readonly pins: { readonly restoreSnapshot?: string } }[],
+  recent: number = RECENT_UPDATES,
+): string[] {
+  const ids = [current, ...history.slice(-recent).map((e) => e.pins.restoreSnapshot)];
+  return [...new Set(ids.filter((id): id is string => typeof id === "string" && id !== ""))];
+}

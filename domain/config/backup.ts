@@ -1,6 +1,7 @@
 // `rewind:backup`: where snapshots are written, what they hold, and how long they are kept.
 import { z } from "zod";
 import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem } from "../backupItem";
+import { SCHEDULE_ALLOWED, readSchedule } from "../backupSchedule";
 import { afterFields, boolean, integer, nonEmpty, strictObject } from "./fields";
 
 /** Where snapshots are written. Only a filesystem store for now; `kind` leaves room for more. */
@@ -18,9 +19,16 @@ export const backupStoreSchema = z.discriminatedUnion(
   },
 );
 
-/** `rewind:backup`: snapshots taken before migrations, and their retention. */
+/** The store when none is declared: the project's own .rewind/backups (git-ignored). */
+export const DEFAULT_BACKUP_STORE = { kind: "fs", path: ".rewind/backups" } as const;
+
+/** `rewind:backup`: snapshots taken before migrations and on a schedule, and their retention. */
 export const backupSchema = strictObject({
-  store: backupStoreSchema,
+  /**
+   * Where snapshots go; a relative path is the project's (where Pulumi.yaml is).
+   * @default { kind: "fs", path: ".rewind/backups" }
+   */
+  store: backupStoreSchema.prefault(DEFAULT_BACKUP_STORE),
   /**
    * Take a snapshot before any migration that changes the revision (policy requires it in
    * production).
@@ -47,6 +55,15 @@ export const backupSchema = strictObject({
     /** @default 5 */
     keepAtLeast: integer("an integer of at least 1", 1).default(5),
   }).prefault({}),
+  /**
+   * When `rewind backup` runs besides the pre-migration snapshots, in UTC: "hourly[ at :MM]",
+   * "daily at HH:MM" or "weekly on <Mon..Sun> at HH:MM". `rewind backup --print-timer` prints
+   * the systemd timer and cron line; nothing runs it by itself.
+   */
+  schedule: z
+    .string({ error: SCHEDULE_ALLOWED })
+    .refine((s) => readSchedule(s) !== undefined, { error: SCHEDULE_ALLOWED })
+    .optional(),
 }).superRefine((backup, ctx) => {
   const seen = new Set<string>();
   backup.include.forEach((item, i) => {

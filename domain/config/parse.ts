@@ -19,11 +19,11 @@ export interface RewindConfig {
   readonly target: Target;
 }
 
-/** The config namespaces and their schemas; `app`, `database` and `backup` are required. */
+/** The config namespaces and their schemas; `app` and `database` are required. */
 export const namespaces = {
   "rewind:app": appSchema,
   "rewind:database": databaseSchema,
-  "rewind:backup": backupSchema,
+  "rewind:backup": backupSchema.prefault({}),
   "rewind:restore": restoreSchema.prefault({}),
   "rewind:gate": gateSchema.prefault({}),
   "rewind:target": targetSchema,

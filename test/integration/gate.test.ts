@@ -46,12 +46,23 @@ async function holdDatabase(): Promise<{ url: string; name: string; drop: () => 
   };
 }
 
-/** Runs the gate exactly as CI does, through npm; stdout and stderr interleaved as printed. */
-function runGate(stack: string): Promise<{ code: number | null; output: string }> {
+/** The variable .github/workflows/gate.yml hands the production database URL over in. */
+const DATABASE_URL_ENV = "REWIND_PROD_DATABASE_URL";
+
+/**
+ * Runs the gate exactly as CI does, through npm; stdout and stderr interleaved as printed.
+ * With `databaseUrl`, the URL comes from the environment as in the workflow, not the stack.
+ */
+function runGate(
+  stack: string,
+  databaseUrl?: string,
+): Promise<{ code: number | null; output: string }> {
+  const args = ["run", "gate", "--", "--stack", stack, "--policy-config", "prod"];
+  const fromEnv = databaseUrl === undefined ? [] : ["--database-url-env", DATABASE_URL_ENV];
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "gate", "--", "--stack", stack, "--policy-config", "prod"], {
+    const child = spawn("npm", [...args, ...fromEnv], {
       cwd: repoRoot,
-      env: process.env,
+      env: { ...process.env, ...(databaseUrl ? { [DATABASE_URL_ENV]: databaseUrl } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -152,12 +163,22 @@ describe("the CI gate on the example stacks", () => {
         {
           "rewind:app.image": { value: `${process.env.REWIND_REGISTRY}/hunter` },
           "rewind:app.port": { value: String(await freePort()) },
-          "rewind:database.url": { value: db.url, secret: true },
           "rewind:backup.store.path": { value: store },
+          // prod gets its URL as the workflow passes it (--database-url-env); the examples in
+          // their stack, as a deployment that sets it once does.
+          ...(example === undefined
+            ? {}
+            : { "rewind:database.url": { value: db.url, secret: true } }),
         },
         true,
       );
-      return { name: stack.name, ...(await runGate(stack.name)) };
+      const url = example === undefined ? db.url : undefined;
+      const file = path.join(repoRoot, "stacks", `Pulumi.${stack.name}.yaml`);
+      const before = fs.readFileSync(file, "utf8");
+      const result = await runGate(stack.name, url);
+      // The URL reached the preview as a secret in a private copy: the stack file is as it was.
+      assert.equal(fs.readFileSync(file, "utf8"), before);
+      return { name: stack.name, ...result };
     });
   }
 
@@ -212,9 +233,13 @@ describe("the CI gate on the example stacks", () => {
     }
   });
 
-  test("stacks/Pulumi.prod.yaml passes", async () => {
+  test("stacks/Pulumi.prod.yaml passes, its database URL from the environment as in CI", async () => {
+    const workflow = fs.readFileSync(path.join(repoRoot, ".github/workflows/gate.yml"), "utf8");
+    assert.ok(workflow.includes(`--database-url-env ${DATABASE_URL_ENV}`), workflow);
+    assert.ok(workflow.includes(`${DATABASE_URL_ENV}: \${{ secrets.`), workflow);
     const { name, code, output } = await gate(PROD);
     assert.equal(code, 0, output);
+    assert.ok(!output.includes(empty.url), "the URL is never printed");
     assert.match(output, /✅ rewind@v0\.1\.0/);
     assert.doesNotMatch(output, /\[(mandatory|advisory)\]/);
     assert.ok(output.includes(`gate passed for stack ${name}`), output);

@@ -1,6 +1,9 @@
 // The command line's own decisions, before any engine call: help, unknown input, exit 2 for
 // bad arguments, and no rollback without a terminal or --yes.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { COMMANDS, main } from "../../cli/main";
 import { CliIo, ExitCode } from "../../cli/options";
@@ -34,13 +37,17 @@ describe("rewind", () => {
   });
 
   test("every subcommand has --help, --stack and --quiet; data commands have --json", async () => {
+    // init writes files and gate streams a preview: neither has data to print as JSON.
+    const withoutData = ["init", "gate"];
     for (const command of COMMANDS) {
       const io = fakeIo();
       assert.equal(await main([command.name, "--help"], io), ExitCode.ok, command.name);
       assert.match(io.out, /^Usage: rewind /, command.name);
       assert.match(io.out, /--stack S/, command.name);
       assert.match(io.out, /--quiet/, command.name);
-      assert.match(io.out, /--json/, command.name);
+      if (!withoutData.includes(command.name)) {
+        assert.match(io.out, /--json/, command.name);
+      }
     }
   });
 
@@ -59,7 +66,7 @@ describe("rewind", () => {
     assert.equal(await main(["plan"], noTo), ExitCode.badInput);
     assert.match(
       noTo.err,
-      /--to-update N or --to-version V is required: the update or app version to roll back to/,
+      /--to-update N, --to-version V or --to-time T is required: the update, app version or time to roll back to/,
     );
     const limit = fakeIo();
     assert.equal(await main(["history", "--limit", "0"], limit), ExitCode.badInput);
@@ -86,13 +93,40 @@ describe("rewind", () => {
     );
   });
 
+  test("rewind init refuses before it writes anything", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-init-"));
+    try {
+      const badName = fakeIo({ PULUMI_CONFIG_PASSPHRASE: "x" });
+      assert.equal(await main(["init", "--dir", dir, "--name", "Shop_1"], badName), 2);
+      assert.match(badName.err, /--name "Shop_1" is not a DNS label/);
+      const noPassphrase = fakeIo();
+      assert.equal(await main(["init", "--dir", dir, "--name", "shop"], noPassphrase), 2);
+      assert.match(
+        noPassphrase.err,
+        /set PULUMI_CONFIG_PASSPHRASE \(or PULUMI_CONFIG_PASSPHRASE_FILE\)/,
+      );
+      assert.deepEqual(fs.readdirSync(dir), []);
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: theirs\n");
+      const exists = fakeIo({ PULUMI_CONFIG_PASSPHRASE: "x" });
+      assert.equal(await main(["init", "--dir", dir], exists), 2);
+      assert.match(
+        exists.err,
+        /Pulumi\.yaml exists already; rewind init --force overwrites what it wrote/,
+      );
+      assert.equal(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"), "name: theirs\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a project directory without Pulumi.yaml is bad input, named", async () => {
     const io = fakeIo({ REWIND_STACK: "dev" });
     assert.equal(await main(["history"], io), ExitCode.badInput);
     assert.equal(
       io.err,
       "rewind history: /nonexistent/rewind-project is not a Pulumi project (no Pulumi.yaml); " +
-        "set REWIND_PROJECT_DIR\n",
+        "run rewind init there, or run rewind from the project's folder (or set " +
+        "REWIND_PROJECT_DIR)\n",
     );
   });
 });

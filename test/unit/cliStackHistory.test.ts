@@ -235,6 +235,13 @@ describe("resolveTarget", () => {
     assert.equal(resolveTarget(entries, "1.0.0").number, 1);
   });
 
+  test("a time is the update that was serving then (--to-time)", () => {
+    // Update 2 finished at T0+645s, update 3 failed, update 4 finished at T0+1330s.
+    const time = (seconds: number) => new Date(T0 + seconds * 1000).toISOString().slice(0, 19);
+    assert.equal(resolveTarget(entries, { by: "time", value: time(700) }).number, 2);
+    assert.equal(resolveTarget(entries, { by: "time", value: `${time(1331)}Z` }).number, 4);
+  });
+
   test("a failed update cannot be pinned again", () => {
     assert.throws(
       () => resolveTarget(entries, "3"),

@@ -55,16 +55,26 @@ describe("resolveTarget", () => {
 });
 
 describe("targetOption", () => {
-  test("exactly one of --to-update, --to-version, --to", () => {
+  test("exactly one of --to-update, --to-version, --to-time, --to", () => {
     assert.deepEqual(targetOption({ "to-update": "7" }), { by: "update", value: "7" });
     assert.deepEqual(targetOption({ "to-version": "2" }), { by: "version", value: "2" });
     assert.deepEqual(targetOption({ to: "1.0.0" }), { by: "either", value: "1.0.0" });
+    assert.deepEqual(targetOption({ "to-time": "2026-11-30T23:57" }), {
+      by: "time",
+      value: "2026-11-30T23:57",
+    });
     assert.throws(
       () => targetOption({ "to-update": "7", "to-version": "2" }),
       (e: Error) =>
         e instanceof UsageError &&
         e.message ===
-          "give one of --to-update, --to-version and --to, not --to-update 7 and --to-version 2",
+          "give one of --to-update, --to-version, --to-time and --to, not --to-update 7 and " +
+            "--to-version 2",
+    );
+    // A time that is not one is bad input before any stack is opened.
+    assert.throws(
+      () => targetOption({ "to-time": "yesterday" }),
+      /--to-time "yesterday": not a time/,
     );
     assert.throws(() => targetOption({}), UsageError);
   });

@@ -616,14 +616,42 @@ describe("parseConfig: rewind:database", () => {
 });
 
 describe("parseConfig: rewind:backup", () => {
-  test("a missing namespace: snapshots need a store", () => {
+  test("a missing namespace: the store is the project's .rewind/backups (issue 11)", () => {
     const raw = valid();
     delete raw["rewind:backup"];
-    assert.throws(() => parseConfig("prod", raw), {
-      message:
-        'stack "prod": rewind:backup is missing; allowed: an object with keys ' +
-        "store, beforeMigration, include, retain",
+    assert.deepEqual(parseConfig("prod", raw).backup, {
+      store: { kind: "fs", path: ".rewind/backups" },
+      beforeMigration: true,
+      include: ["database"],
+      retain: { days: 30, keepAtLeast: 5 },
     });
+  });
+
+  test("a schedule for rewind backup", () => {
+    for (const schedule of [
+      "hourly",
+      "hourly at :15",
+      "daily at 03:00",
+      "weekly on Sun at 23:59",
+    ]) {
+      accepts("rewind:backup", set("schedule", schedule));
+    }
+    const allowed =
+      'allowed: "hourly[ at :MM]", "daily at HH:MM" or "weekly on <Mon..Sun> at HH:MM", in UTC ' +
+      '(e.g. "daily at 03:00")';
+    for (const schedule of [
+      "daily",
+      "daily at 3:00",
+      "daily at 24:00",
+      "weekly at 03:00",
+      "0 3 * * *",
+    ]) {
+      rejects(
+        "rewind:backup",
+        set("schedule", schedule),
+        `stack "prod": rewind:backup.schedule is ${JSON.stringify(schedule)}; ${allowed}`,
+      );
+    }
   });
 
   test("an unknown store kind", () => {

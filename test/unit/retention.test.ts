@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { snapshotsToPrune } from "../../domain/retention";
+import { RECENT_UPDATES, pinnedSnapshots, snapshotsToPrune } from "../../domain/retention";
 
 const DAY = 24 * 60 * 60 * 1000;
 const now = new Date("2025-03-31T12:00:00Z");
@@ -79,5 +79,28 @@ void describe("snapshotsToPrune", () => {
         assert.ok(newest.every((id) => !pruned.includes(id)));
       }),
     );
+  });
+});
+
+void describe("pinnedSnapshots: what a restore pin names is never pruned (issue 11)", () => {
+  const entry = (restoreSnapshot?: string) => ({ pins: { restoreSnapshot } });
+
+  test("the config's pin and the recent updates' pins, each once", () => {
+    assert.deepEqual(
+      pinnedSnapshots("snap-c", [entry("snap-a"), entry(), entry("snap-b"), entry("snap-a")]),
+      ["snap-c", "snap-a", "snap-b"],
+    );
+  });
+
+  test("only the newest `recent` updates count", () => {
+    const history = [entry("old"), ...Array.from({ length: RECENT_UPDATES }, () => entry())];
+    assert.deepEqual(pinnedSnapshots(null, history), []);
+    assert.deepEqual(pinnedSnapshots(null, history, RECENT_UPDATES + 1), ["old"]);
+  });
+
+  test("a pinned snapshot past retention is kept; the unpinned ones go", () => {
+    const snapshots = [snap("d40", 40), snap("d35", 35), snap("d1", 1)];
+    const keep = pinnedSnapshots(undefined, [entry("d40")]);
+    assert.deepEqual(snapshotsToPrune(snapshots, { days: 30, keepAtLeast: 1 }, now, keep), ["d35"]);
   });
 });
