@@ -29,7 +29,8 @@ export function projectDir(env: CliIo["env"], cwd: string = process.cwd()): stri
 
 /**
  * What `pulumi` runs with for the project in `dir`, added to the environment:
- * - the routers' state in the project's .rewind/routers (unless REWIND_ROUTER_DIR says where),
+ * - the front door's state (HAProxy's config and admin socket) in the project's .rewind/proxy
+ *   (unless REWIND_PROXY_DIR says where),
  *   so a team's stack never writes into the Rewind package;
  * - this package's plugin launchers first on PATH, so the stack is served by the provider of
  *   the same Rewind build as its program.
@@ -42,7 +43,7 @@ export function projectEnvironment(
   const launchers = path.join(packageRoot, "scripts", "launchers");
   const entries = (env.PATH ?? "").split(path.delimiter).filter((p) => p !== "");
   return {
-    REWIND_ROUTER_DIR: env.REWIND_ROUTER_DIR || path.join(dir, STATE_DIR, "routers"),
+    REWIND_PROXY_DIR: env.REWIND_PROXY_DIR || path.join(dir, STATE_DIR, "proxy"),
     PATH: [launchers, ...entries.filter((p) => p !== launchers)].join(path.delimiter),
   };
 }

@@ -10,7 +10,7 @@ export interface TeamProject {
   readonly service: string;
   /** `rewind:app.image`: the repository, without tag or digest. */
   readonly image: string;
-  /** `rewind:app.port`: the public port the router owns. */
+  /** `rewind:app.port`: the public port the front door (HAProxy) owns. */
   readonly port: number;
   /** The first stack's name. */
   readonly stack: string;
@@ -65,16 +65,23 @@ ${salt}config:
   rewind:app:
     # The service's name: names its containers; a DNS label.
     name: ${p.service}
-    # The image repository, without tag or digest; Rewind's router image is taken from the
-    # same registry (<registry>/rewind-router).
+    # The image repository, without tag or digest; the front door's HAProxy image is taken from the
+    # same registry (<registry>/rewind-haproxy, pushed there by scripts/images).
     image: ${p.image}
-    # The public port, owned by Rewind's router, which forwards to the ready replicas.
+    # The public port, owned by the service's HAProxy, which forwards to the ready replicas.
     port: ${p.port}
     # The pinned version: an immutable tag or a sha256 digest ("latest" is refused). The first
     # release sets it: rewind release --set rewind:app.version=1.0.0
     # version: 1.0.0
     # Containers; each gets its own loopback port, passed as PORT.
     # replicas: 1
+    # How long an old replica keeps its in-flight requests after the switch (0-3600); it stops
+    # earlier once nothing is in flight.
+    # drainSeconds: 30
+    # Credentials for the image's registry (digests and pulls); the password only as a secret:
+    #   pulumi config set --secret --path rewind:app.registry.password <password>
+    # registry:
+    #   username: deploy
     # Pulumi's protect on the deployment: pulumi destroy fails instead of stopping production.
     # protect: false
     # health:
@@ -129,7 +136,7 @@ ${salt}config:
   rewind:gate:
     # Checks after every change of the app; production policy requires the gate.
     enabled: true
-    # HTTP requests that must answer expectStatus through the router.
+    # HTTP requests that must answer expectStatus through the front door.
     # smoke:
     #   - path: /healthz/ready
     #     expectStatus: 200

@@ -125,7 +125,7 @@ describe("Rewind in a team's own repository", () => {
       "PULUMI_BACKEND_URL",
       "REWIND_PROJECT_DIR",
       "REWIND_STACK",
-      "REWIND_ROUTER_DIR",
+      "REWIND_PROXY_DIR",
     ]) {
       delete env[name];
     }
@@ -292,9 +292,9 @@ describe("Rewind in a team's own repository", () => {
     expectCode(fromCheckout, 0, "rewind gate --project");
     assert.ok(fromCheckout.stdout.includes(`gate passed for stack ${STACK}`), fromCheckout.stdout);
 
-    // All state under the project: Pulumi's, the snapshots, the router's upstream list.
+    // All state under the project: Pulumi's, the snapshots, the front door's config and socket.
     assert.ok(fs.existsSync(path.join(dir, ".rewind", "state", ".pulumi", "stacks", "shop")));
-    assert.equal(fs.readdirSync(path.join(dir, ".rewind", "routers")).length, 1);
+    assert.equal(fs.readdirSync(path.join(dir, ".rewind", "proxy")).length, 1);
     assert.ok(!fs.existsSync(path.join(repoRoot, ".pulumi", "stacks", "shop")));
   });
 });

@@ -29,12 +29,11 @@ void describe("the project of a rewind command", () => {
       "/pkg",
     );
     assert.deepEqual(env, {
-      REWIND_ROUTER_DIR: "/srv/shop/.rewind/routers",
+      REWIND_PROXY_DIR: "/srv/shop/.rewind/proxy",
       PATH: "/pkg/scripts/launchers:/usr/bin:/bin",
     });
     assert.equal(
-      projectEnvironment("/srv/shop", { REWIND_ROUTER_DIR: "/var/lib/r" }, "/pkg")
-        .REWIND_ROUTER_DIR,
+      projectEnvironment("/srv/shop", { REWIND_PROXY_DIR: "/var/lib/r" }, "/pkg").REWIND_PROXY_DIR,
       "/var/lib/r",
     );
   });
