@@ -7,6 +7,7 @@ import { BackupConfig, backupSchema } from "./backup";
 import { DatabaseConfig, databaseSchema } from "./database";
 import { GateConfig, gateSchema } from "./gate";
 import { RestoreConfig, restoreSchema } from "./restore";
+import { KubernetesConfig, kubernetesSchema, targetIssues } from "./kubernetes";
 import { Target, targetSchema } from "./target";
 
 /** The whole validated config of a stack. */
@@ -17,6 +18,8 @@ export interface RewindConfig {
   readonly restore: RestoreConfig;
   readonly gate: GateConfig;
   readonly target: Target;
+  /** Present exactly when `target` is "kubernetes". */
+  readonly kubernetes?: KubernetesConfig;
 }
 
 /** The config namespaces and their schemas; `app`, `database` and `backup` are required. */
@@ -27,6 +30,7 @@ export const namespaces = {
   "rewind:restore": restoreSchema.prefault({}),
   "rewind:gate": gateSchema.prefault({}),
   "rewind:target": targetSchema,
+  "rewind:kubernetes": kubernetesSchema.optional(),
 } as const;
 
 /** A config namespace, e.g. `"rewind:app"`. */
@@ -66,6 +70,10 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): Rewind
   const restore = parse("rewind:restore", namespaces["rewind:restore"]);
   const gate = parse("rewind:gate", namespaces["rewind:gate"]);
   const target = parse("rewind:target", namespaces["rewind:target"]);
+  const kubernetes = parse("rewind:kubernetes", namespaces["rewind:kubernetes"]);
+  if (target !== undefined) {
+    issues.push(...targetIssues(target, fromConfig(raw["rewind:kubernetes"]), backup));
+  }
 
   if (issues.length > 0) {
     throw new ConfigError(stack, issues);
@@ -80,7 +88,7 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): Rewind
   ) {
     throw new InternalError("a config namespace failed to parse without reporting an issue");
   }
-  return { app, database, backup, restore, gate, target };
+  return { app, database, backup, restore, gate, target, ...(kubernetes ? { kubernetes } : {}) };
 }
 
 // Structured config may arrive as a JSON string (the Automation API's getAllConfig); plain
@@ -102,6 +110,7 @@ function fromConfig(value: unknown): unknown {
 const SECRET_PATHS: readonly (readonly PropertyKey[])[] = [
   ["rewind:database", "url"],
   ["rewind:app", "env"],
+  ["rewind:kubernetes", "kubeconfig"],
 ];
 
 function isSecret(path: readonly PropertyKey[]): boolean {
