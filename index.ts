@@ -48,12 +48,6 @@ async function release() {
   const stack = pulumi.getStack();
   // Validated before any resource is registered: a bad pin stops here, naming key and value.
   const config = parseConfig(stack, pulumi.runtime.allConfig(), configSecretKeys());
-  if (config.target !== "docker") {
-    throw new UserError(
-      `stack "${stack}": rewind:target is "${config.target}"; this version of Rewind deploys ` +
-        `to "docker" only (the Kubernetes target is not built yet)`,
-    );
-  }
   const tool = config.database.migrations;
   if (tool.tool === "command") {
     throw new UserError(
@@ -77,6 +71,11 @@ async function release() {
     stackId,
     storePath,
     restoreSnapshot: config.restore.snapshot,
+    // On Kubernetes the running version is the Deployment's; the kubeconfig is a secret, and an
+    // invoke's arguments are never stored.
+    ...(config.kubernetes
+      ? { kubeconfig: config.kubernetes.kubeconfig, namespace: config.kubernetes.namespace }
+      : {}),
   });
   if (
     current.restoreRevision !== undefined &&

@@ -3,8 +3,9 @@
 // writes bench/results/<date>.json and .svg. Benchmarks print numbers; they assert nothing about
 // time. Knobs (defaults are the issue's sizes, smaller ones are for development):
 //   BENCH_REPS (3), BENCH_ROWS (1000000), BENCH_BACKUP_MB (500), BENCH_SERVICES (1,10,50),
-//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth,proxy; the engine floor
-//   runs with any of app, schema and growth, or alone as floor),
+//   BENCH_HISTORY (10,100,1000), BENCH_ONLY (app,schema,backup,growth,proxy,k8s; the engine
+//   floor runs with any of app, schema and growth, or alone as floor; k8s starts scripts/cluster
+//   when it is not running, and stops it again),
 //   BENCH_RESULTS (bench/results: a development run should write elsewhere),
 //   BENCH_ROUTER_BASELINE (the results file whose app rollback ran behind rewind-router,
 //   bench/results/provider-after/2026-12-01.json), and bench/proxy.ts's BENCH_PROXY_* knobs.
@@ -23,6 +24,7 @@ import { benchProxyThroughput } from "./proxy";
 import { ChartRow, renderChart } from "./chart";
 import { createFloorStack, timeFloor } from "./floor";
 import { benchHistoryGrowth, benchServiceGrowth } from "./growth";
+import { benchKubernetesRollback } from "./kubernetesRollback";
 import { Cleanup, readEnv, stats } from "./lib";
 import { UpPhases, describePhases } from "./profile";
 import { benchRawSchemaRollback, benchRewindSchemaRollback } from "./schemaRollback";
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
   const megabytes = num("BENCH_BACKUP_MB", 500);
   const serviceCounts = list("BENCH_SERVICES", "1,10,50");
   const historyCounts = list("BENCH_HISTORY", "10,100,1000");
-  const only = new Set((process.env.BENCH_ONLY ?? "app,schema,backup,growth,proxy").split(","));
+  const only = new Set((process.env.BENCH_ONLY ?? "app,schema,backup,growth,proxy,k8s").split(","));
   const tag = String(process.pid);
   const date = new Date().toISOString().slice(0, 10);
   const commit = measuredCommit(env.root);
@@ -441,6 +443,42 @@ async function main(): Promise<void> {
         met: hpF.median <= 0,
       });
       notes.push(`front door throughput: ${t.how}.`);
+      save();
+    }
+    if (only.has("k8s")) {
+      const k = await benchKubernetesRollback(env, cleanup, reps, tag);
+      const G = "K. app rollback 1.1.0 -> 1.0.0 on Kubernetes (s)";
+      const F = "K. failed requests on Kubernetes, client every 20 ms on the Service";
+      const ms = (samples: { ms: number }[]) => samples.map((s) => s.ms);
+      const failed = (samples: { failed: number }[]) => samples.map((s) => s.failed);
+      const rw = add(G, "rewind: pulumi up, pinned", ms(k.rewind), "s", 1000);
+      const undo = add(G, "kubectl rollout undo + status", ms(k.undo), "s", 1000);
+      const set = add(G, "kubectl set image <old digest> + status", ms(k.setImage), "s", 1000);
+      rw.ratio = `${x(rw, undo)} vs undo, ${x(rw, set)} vs set image`;
+      const rwF = add(F, "rewind", failed(k.rewind), "req");
+      const undoF = add(F, "kubectl rollout undo", failed(k.undo), "req");
+      const setF = add(F, "kubectl set image", failed(k.setImage), "req");
+      rwF.ratio = `${undoF.median} undo, ${setF.median} set image`;
+      if (k.clusterStartMs !== undefined) {
+        add(
+          "K. cluster start (scripts/cluster start, node Ready) (s)",
+          "scripts/cluster start",
+          [k.clusterStartMs],
+          "s",
+          1000,
+        );
+      }
+      notes.push(
+        `kubernetes app rollback: Rewind ${rw.median.toFixed(1)} s vs kubectl rollout undo ` +
+          `${undo.median.toFixed(1)} s and set image ${set.median.toFixed(1)} s (each with ` +
+          `rollout status until the client sees 1.0.0); failed requests ${rwF.median} vs ` +
+          `${undoF.median} and ${setF.median}. The same Deployment (maxUnavailable 0, readiness ` +
+          `probes) behind the same Service; Rewind's time adds its program, the ImageRef, the ` +
+          `gate and the engine. Cluster start: ` +
+          (k.clusterStartMs === undefined
+            ? "not measured (the cluster was already running)."
+            : `${(k.clusterStartMs / 1000).toFixed(1)} s.`),
+      );
       save();
     }
     if (floorRow !== undefined) {

@@ -76,6 +76,14 @@ export interface MigrationArgs {
    * @default "" (Alembic's own default, `alembic.ini` in the directory it runs in)
    */
   alembicConfig?: pulumi.Input<string>;
+  /**
+   * `alembic`: who runs Alembic. `container`: the provider, in a container of `image` on the
+   * Docker Engine, under the migration lock. `kubernetes-job`: a Kubernetes Job in the cluster
+   * ran it before this resource (the Kubernetes target); the Migration then only reads back and
+   * checks the revision the Job left.
+   * @default "container"
+   */
+  runner?: pulumi.Input<"container" | "kubernetes-job">;
 }
 
 const TOOLS: readonly unknown[] = ["sql", "alembic", "command"] satisfies MigrationTool[];
@@ -194,6 +202,7 @@ export class Migration extends pulumi.CustomResource {
         dockerHost: args.dockerHost ?? "",
         alembicDir: args.alembicDir ?? "",
         alembicConfig: args.alembicConfig ?? "",
+        runner: args.runner ?? "container",
         appliedSteps: undefined,
       },
       resourceOptions("Migration", opts, {

@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppService } from "./appService";
 import { BackupSnapshot } from "./backupSnapshot";
@@ -5,11 +6,14 @@ import { RewindConfig } from "../domain/config";
 import { InternalError } from "../domain/errors";
 import { HealthGate } from "./healthGate";
 import { ImageRef } from "./imageRef";
+import { KubernetesService } from "./kubernetesService";
 import { Migration, MigrationArgs } from "./migration";
 import { Plan } from "../domain/planner";
 import { predecessors, releaseOrder, Role } from "../domain/releaseOrder";
 import { Restore } from "./restore";
-import { Revision } from "../domain/revision";
+import { BASE, Revision } from "../domain/revision";
+import { migrationJobManifest } from "../domain/kubernetesManifest";
+import { alembicArgv } from "../adapters/alembic";
 
 /** Arguments of a Release: the validated pins, what runs now, and the plan between them. */
 export interface ReleaseArgs {
@@ -35,12 +39,20 @@ export interface ReleaseArgs {
   stackId: string;
 }
 
+/** What the gate and the Release's outputs read of the app, whichever the target. */
+interface DeployedApp {
+  readonly digest: pulumi.Output<string>;
+  readonly url: pulumi.Output<string>;
+}
+
 /**
  * One app's release: the app and its further services (workers from the same image), its
  * database's revision, the backup before a schema change, an optional restore, and the health
  * gate, wired in the order the plan's direction needs
  * (upgrade: backup → migrate → app → gate; downgrade: app → backup → migrate → gate;
- * restore: restore → app → gate).
+ * restore: restore → app → gate). The target (`rewind:target`) decides only what runs the app:
+ * AppServices on a Docker Engine, or KubernetesServices through one Kubernetes provider
+ * (`<name>-kubernetes`); the order, the database's steps and the gate are the same.
  */
 export class Release extends pulumi.ComponentResource {
   public readonly appVersion: pulumi.Output<string>;
@@ -68,10 +80,24 @@ export class Release extends pulumi.ComponentResource {
     const databaseUrl = pulumi.secret(args.databaseUrl);
     const services = config.app.services ?? [];
 
+    const cluster = config.kubernetes;
+    if ((config.target === "kubernetes") !== (cluster !== undefined)) {
+      throw new InternalError("the config has rewind:kubernetes exactly for the kubernetes target");
+    }
+    const kubeconfig = cluster ? pulumi.secret(cluster.kubeconfig) : undefined;
+    const provider =
+      cluster && kubeconfig
+        ? new k8s.Provider(
+            `${name}-kubernetes`,
+            { kubeconfig, namespace: cluster.namespace },
+            { parent: this },
+          )
+        : undefined;
+
     let backup: BackupSnapshot | undefined;
     let restore: Restore | undefined;
     let migration: Migration | undefined;
-    let app: AppService | undefined;
+    let app: DeployedApp | undefined;
     let gate: HealthGate | undefined;
     for (const role of order) {
       switch (role) {
@@ -88,6 +114,8 @@ export class Release extends pulumi.ComponentResource {
               stackId: args.stackId,
               appVersion: config.app.version,
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
+              // On Kubernetes the Deployments of those services are scaled to 0 and back.
+              ...(cluster ? { kubeconfig, namespace: cluster.namespace } : {}),
             },
             after(role),
           );
@@ -116,6 +144,8 @@ export class Release extends pulumi.ComponentResource {
         case "migration": {
           // After a restore the database is at the snapshot's revision, not the one read now.
           const from = restore ? args.restoreRevision! : args.currentRevision;
+          const tool = this.toolInputs(name, args, databaseUrl, after(role), provider);
+          const opts = after(role);
           migration = new Migration(
             `${name}-migration`,
             {
@@ -130,9 +160,9 @@ export class Release extends pulumi.ComponentResource {
               snapshotRevision: backup ? args.currentRevision : "",
               storePath,
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
-              ...this.toolInputs(name, args),
+              ...tool.inputs,
             },
-            after(role),
+            { ...opts, dependsOn: [...(opts.dependsOn as pulumi.Resource[]), ...tool.runs] },
           );
           built.set(role, [migration]);
           break;
@@ -140,55 +170,18 @@ export class Release extends pulumi.ComponentResource {
         case "app": {
           // The app finds its database as twelve-factor apps do, unless the config says
           // otherwise; the URL stays a secret in the deployments' state.
-          const env = databaseUrl.apply((url) => ({ DATABASE_URL: url, ...config.app.env }));
-          // The password a secret whatever the config held: it reaches the deployments' state.
-          const registry =
-            config.app.registry === undefined
-              ? undefined
-              : {
-                  username: config.app.registry.username,
-                  password: pulumi.secret(config.app.registry.password),
-                };
-          app = new AppService(
-            `${name}-app`,
-            {
-              service: config.app.name,
-              image: config.app.image,
-              version: config.app.version,
-              replicas: config.app.replicas,
-              port: config.app.port,
-              env,
-              health: config.app.health,
-              stackId: args.stackId,
-              protect: config.app.protect,
-              drainSeconds: config.app.drainSeconds,
-              registry,
-            },
-            after(role),
-          );
-          // Further processes of the same image and version (a worker beside the API), each
-          // with its own command, replicas and port, health-gated the same way.
-          const workers = services.map(
-            (service) =>
-              new AppService(
-                `${name}-service-${service.name}`,
-                {
-                  service: service.name,
-                  image: config.app.image,
-                  version: config.app.version,
-                  replicas: service.replicas,
-                  port: service.port,
-                  command: service.command,
-                  env,
-                  health: config.app.health,
-                  stackId: args.stackId,
-                  drainSeconds: config.app.drainSeconds,
-                  registry,
-                },
-                after(role),
-              ),
-          );
-          built.set(role, [app, ...workers]);
+          const env = databaseUrl.apply((url): Record<string, string> => ({
+            DATABASE_URL: url,
+            ...config.app.env,
+          }));
+          const deployed = provider
+            ? this.kubernetesServices(name, args, env, cluster!.namespace, {
+                ...after(role),
+                providers: [provider],
+              })
+            : this.dockerServices(name, args, env, after(role));
+          app = deployed[0];
+          built.set(role, deployed);
           break;
         }
         case "gate":
@@ -234,17 +227,132 @@ export class Release extends pulumi.ComponentResource {
   }
 
   /**
+   * The app (`<name>-app`) and one AppService per further service (`<name>-service-<service>`),
+   * on the Docker Engine: further processes of the same image and version (a worker beside the
+   * API), each with its own command, replicas and port, health-gated the same way.
+   */
+  private dockerServices(
+    name: string,
+    args: ReleaseArgs,
+    env: pulumi.Output<Record<string, string>>,
+    opts: pulumi.ComponentResourceOptions,
+  ): AppService[] {
+    const { app } = args.config;
+    // The password a secret whatever the config held: it reaches the deployments' state.
+    const registry =
+      app.registry === undefined
+        ? undefined
+        : { username: app.registry.username, password: pulumi.secret(app.registry.password) };
+    return [
+      new AppService(
+        `${name}-app`,
+        {
+          service: app.name,
+          image: app.image,
+          version: app.version,
+          replicas: app.replicas,
+          port: app.port,
+          env,
+          health: app.health,
+          stackId: args.stackId,
+          protect: app.protect,
+          drainSeconds: app.drainSeconds,
+          registry,
+        },
+        opts,
+      ),
+      ...(app.services ?? []).map(
+        (service) =>
+          new AppService(
+            `${name}-service-${service.name}`,
+            {
+              service: service.name,
+              image: app.image,
+              version: app.version,
+              replicas: service.replicas,
+              port: service.port,
+              command: service.command,
+              env,
+              health: app.health,
+              stackId: args.stackId,
+              drainSeconds: app.drainSeconds,
+              registry,
+            },
+            opts,
+          ),
+      ),
+    ];
+  }
+
+  /** The same services as Deployments and Services in the cluster, named as on Docker. */
+  private kubernetesServices(
+    name: string,
+    args: ReleaseArgs,
+    env: pulumi.Output<Record<string, string>>,
+    namespace: string,
+    opts: pulumi.ComponentResourceOptions,
+  ): KubernetesService[] {
+    const { app } = args.config;
+    return [
+      new KubernetesService(
+        `${name}-app`,
+        {
+          service: app.name,
+          image: app.image,
+          version: app.version,
+          namespace,
+          replicas: app.replicas,
+          port: app.port,
+          env,
+          health: app.health,
+          stackId: args.stackId,
+          protect: app.protect,
+        },
+        opts,
+      ),
+      ...(app.services ?? []).map(
+        (service) =>
+          new KubernetesService(
+            `${name}-service-${service.name}`,
+            {
+              service: service.name,
+              image: app.image,
+              version: app.version,
+              namespace,
+              replicas: service.replicas,
+              port: service.port,
+              command: service.command,
+              env,
+              health: app.health,
+              stackId: args.stackId,
+            },
+            opts,
+          ),
+      ),
+    ];
+  }
+
+  /**
    * The alembic tool's inputs: the revision history, where Alembic runs in the image, and the
    * image itself, resolved to a digest by an ImageRef `<name>-migration-image`. A downgrade runs
    * in the image of the version that runs now: only its migrations know the revisions to undo.
+   * On the Kubernetes target Alembic runs as a Job in that image (`<name>-migration-job`, its env
+   * in Secret `<name>-migration-env`), awaited by @pulumi/kubernetes before the Migration reads
+   * the revision back; `runs` lists what the Migration must wait for.
    * The sql tool needs none of these (its scripts are read from migrationsDir).
    */
-  private toolInputs(name: string, args: ReleaseArgs): Partial<MigrationArgs> {
+  private toolInputs(
+    name: string,
+    args: ReleaseArgs,
+    databaseUrl: pulumi.Output<string>,
+    opts: pulumi.ResourceOptions,
+    provider: k8s.Provider | undefined,
+  ): { inputs: Partial<MigrationArgs>; runs: pulumi.Resource[] } {
     const { config, plan } = args;
     const migrations = config.database.migrations;
     switch (migrations.tool) {
       case "sql":
-        return {};
+        return { inputs: {}, runs: [] };
       case "alembic": {
         const version =
           plan.direction === "downgrade"
@@ -255,13 +363,48 @@ export class Release extends pulumi.ComponentResource {
           { image: config.app.image, version },
           { parent: this },
         );
-        return {
+        const inputs = {
           image: image.ref,
           revisions: migrations.revisions,
           alembicDir: migrations.dir ?? "",
           alembicConfig: migrations.config ?? "",
           env: config.app.env,
         };
+        if (provider === undefined) {
+          return { inputs, runs: [] };
+        }
+        const namespace = config.kubernetes!.namespace;
+        const current = args.restoreRevision ?? args.currentRevision;
+        const known = [BASE, ...migrations.revisions];
+        const up = known.indexOf(config.database.revision) >= known.indexOf(current);
+        const env = new k8s.core.v1.Secret(
+          `${name}-migration-env`,
+          {
+            metadata: { namespace },
+            stringData: databaseUrl.apply((url): Record<string, string> => ({
+              ...config.app.env,
+              DATABASE_URL: url,
+            })),
+          },
+          { parent: this, provider },
+        );
+        const job = pulumi.all([image.ref, env.metadata.name]).apply(([ref, envSecret]) =>
+          migrationJobManifest({
+            namespace,
+            stackId: args.stackId,
+            ref,
+            argv: alembicArgv(up, config.database.revision, migrations.config ?? ""),
+            workingDir: migrations.dir ?? "",
+            envSecret,
+            timeoutSeconds: config.database.lockTimeoutSeconds ?? 600,
+          }),
+        );
+        const run = new k8s.batch.v1.Job(
+          `${name}-migration-job`,
+          { metadata: job.metadata, spec: job.spec },
+          { ...opts, parent: this, provider },
+        );
+        return { inputs: { ...inputs, runner: "kubernetes-job" }, runs: [run] };
       }
       case "command":
         throw new InternalError("the program refuses the command tool before any release");

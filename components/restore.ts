@@ -40,6 +40,15 @@ export interface RestoreArgs {
   /** The Docker Engine. @default "" (DOCKER_HOST) */
   dockerHost?: pulumi.Input<string>;
   /**
+   * On the Kubernetes target: the kubeconfig (a secret) whose cluster runs `services` as
+   * Deployments of those names in `namespace`. They are scaled to 0 (and their pods gone) before
+   * the restore and back to their replicas after it, instead of stopping containers.
+   * @default "" (the Docker target)
+   */
+  kubeconfig?: pulumi.Input<string>;
+  /** The namespace of those Deployments. @default "" */
+  namespace?: pulumi.Input<string>;
+  /**
    * How long to wait for a running migration, and how long the restore's DROPs may wait for
    * other sessions' locks, before failing.
    * @default 60
@@ -85,6 +94,8 @@ export class Restore extends pulumi.CustomResource {
   /** ISO 8601, UTC. */
   declare public readonly restoredAt: pulumi.Output<string>;
   declare public readonly snapshotId: pulumi.Output<string>;
+  /** On Kubernetes: each Deployment scaled to 0 for the restore, and the replicas it got back. */
+  declare public readonly scaledDeployments: pulumi.Output<{ name: string; replicas: number }[]>;
 
   constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
@@ -97,13 +108,19 @@ export class Restore extends pulumi.CustomResource {
         stackId: args.stackId ?? "",
         appVersion: args.appVersion ?? "",
         dockerHost: args.dockerHost ?? "",
+        kubeconfig: args.kubeconfig ?? "",
+        namespace: args.namespace ?? "",
         lockTimeoutSeconds: args.lockTimeoutSeconds ?? 60,
         restoredRevision: undefined,
         sha256: undefined,
         restoredAt: undefined,
         stoppedContainers: undefined,
+        scaledDeployments: undefined,
       },
-      resourceOptions("Restore", opts, { secretOutputs: ["databaseUrl"], retainOnDelete: true }),
+      resourceOptions("Restore", opts, {
+        secretOutputs: ["databaseUrl", "kubeconfig"],
+        retainOnDelete: true,
+      }),
     );
   }
 }

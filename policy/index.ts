@@ -5,6 +5,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { backupRetentionMinimum } from "./backupRetentionMinimum";
 import { healthGateRequired } from "./healthGateRequired";
 import { imagesPinned } from "./imagesPinned";
+import { kubernetesDeploymentsSafe } from "./kubernetesDeploymentsSafe";
 import { irreversibleDowngradeRequiresRestore } from "./irreversibleDowngradeRequiresRestore";
 import { migrationRequiresBackup } from "./migrationRequiresBackup";
 import { restoreRequiresVerifiedSnapshot } from "./restoreRequiresVerifiedSnapshot";
@@ -12,6 +13,7 @@ import { restoreRequiresVerifiedSnapshot } from "./restoreRequiresVerifiedSnapsh
 // In the order a release meets them.
 const policies = [
   imagesPinned,
+  kubernetesDeploymentsSafe,
   backupRetentionMinimum,
   migrationRequiresBackup,
   irreversibleDowngradeRequiresRestore,

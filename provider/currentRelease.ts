@@ -10,6 +10,7 @@ import {
   withClient,
 } from "../adapters/postgres";
 import { readManifest } from "../adapters/backupStore";
+import { deploymentVersion, kubernetesApi } from "../adapters/kubernetes";
 import { LABELS, serviceSelector } from "../domain/dockerLabels";
 import { UserError } from "../domain/errors";
 import { Revision } from "../domain/revision";
@@ -42,6 +43,10 @@ export interface CurrentReleaseQuery {
   stackId: string;
   storePath: string;
   restoreSnapshot: string | null;
+  /** Kubernetes target: the kubeconfig whose cluster runs the app; absent for Docker. */
+  kubeconfig?: string;
+  /** Kubernetes target: the app's namespace. */
+  namespace?: string;
 }
 
 /**
@@ -55,7 +60,13 @@ export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<Cu
       ? await withClient(query.databaseUrl, readAlembicRevision, { applicationName: "rewind-plan" })
       : await readDatabaseRevision(query.databaseUrl);
   const restoredSnapshot = await readLastRestore(query.databaseUrl);
-  const appVersion = await runningAppVersion(query.stackId, query.service);
+  const appVersion = query.kubeconfig
+    ? await deploymentVersion(
+        kubernetesApi(query.kubeconfig),
+        query.namespace || "default",
+        query.service,
+      )
+    : await runningAppVersion(query.stackId, query.service);
   const restoreRevision =
     query.restoreSnapshot === null || query.restoreSnapshot === restoredSnapshot
       ? undefined

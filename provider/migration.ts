@@ -56,6 +56,8 @@ export interface MigrationInputs {
   alembicDir?: string;
   /** `alembic`: path of alembic.ini in the image (`alembic -c`); `./alembic.ini` when empty. */
   alembicConfig?: string;
+  /** `alembic`: "kubernetes-job" when a Job ran Alembic already; "container" (or absent) runs it. */
+  runner?: "container" | "kubernetes-job";
 }
 
 /** What the state records: the inputs, and the revision as read back from the database. */
@@ -211,6 +213,14 @@ function toolSteps(
   const tool = inputs.tool;
   switch (tool) {
     case "alembic":
+      if (inputs.runner === "kubernetes-job") {
+        // The Job ran before this resource and succeeded (or the update had stopped there).
+        throw new UserError(
+          `the migration Job ran Alembic to ${inputs.revision}, but ` +
+            `${describeDatabase(inputs.databaseUrl)} reports revision ${current} ` +
+            `(alembic_version); read the Job's log (kubectl logs job/<name>). Nothing was changed.`,
+        );
+      }
       return [alembicStep(inputs, current, a < b)];
     case "command":
       return [commandStep(inputs, current, a < b)];

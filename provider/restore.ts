@@ -21,6 +21,14 @@ import {
 } from "../adapters/postgres";
 import { restoreDatabase } from "../adapters/pgTools";
 import { engine, startContainers, stopAppContainers } from "../adapters/docker";
+import {
+  deploymentReplicas,
+  deploymentVersion,
+  kubernetesApi,
+  scaleDeployment,
+  waitForNoPods,
+  waitForReady,
+} from "../adapters/kubernetes";
 import { LABELS } from "../domain/dockerLabels";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
@@ -40,6 +48,10 @@ export interface RestoreInputs {
    */
   appVersion?: string;
   dockerHost: string;
+  /** Kubernetes target: the kubeconfig whose cluster runs `services` as Deployments; "" for Docker. */
+  kubeconfig?: string;
+  /** Kubernetes target: the Deployments' namespace. */
+  namespace?: string;
   lockTimeoutSeconds: number;
 }
 
@@ -54,6 +66,25 @@ export interface RestoreOutputs extends RestoreInputs {
   stoppedContainers: number;
   /** Stopped containers of another version than the pin, left stopped for the app step. */
   leftStopped: string[];
+  /** Kubernetes target: each Deployment scaled to 0, with the replicas it was given back. */
+  scaledDeployments: { name: string; replicas: number }[];
+}
+
+/** A process of the app stopped for the restore: a container, or a Deployment at 0 replicas. */
+interface Stopped {
+  readonly id: string;
+  /** The version it ran ("" when unknown). */
+  readonly version: string;
+  /** Kubernetes: the replicas to give back. */
+  readonly replicas?: number;
+}
+
+/** How the app is stopped around a restore, per target. */
+interface AppStop {
+  /** Stops every process; when one cannot be stopped, restarts those already stopped first. */
+  stop(): Promise<Stopped[]>;
+  /** Starts these again. */
+  start(stopped: readonly Stopped[]): Promise<void>;
 }
 
 /**
@@ -84,7 +115,8 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
       withMigrationLock(
         client,
         async () => {
-          const stopped = await stopServices(inputs);
+          const app = inputs.kubeconfig ? kubernetesStop(inputs) : dockerStop(inputs);
+          const stopped = await app.stop();
           const leftStopped = stopped
             .filter((c) => !!inputs.appVersion && c.version !== inputs.appVersion)
             .map((c) => c.id);
@@ -114,16 +146,12 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
             }
             // The program reads this to know the pin is done (a pin stays in the config).
             await recordRestore(client, { snapshotId: manifest.id, revision, leftStopped });
-            return { revision, stopped: stopped.length, leftStopped };
+            return { revision, stopped, leftStopped };
           } finally {
-            // Before the commit the data is what the stopped containers ran on: all come back.
+            // Before the commit the data is what the stopped processes ran on: all come back.
             // After it, another version than the pin must not start on the restored schema
             // (issue 10, defect 4): the Release's app step starts the pinned one next.
-            const restart = stopped.filter((c) => !committed || !leftStopped.includes(c.id));
-            await startContainers(
-              restart.map((c) => c.id),
-              inputs.dockerHost,
-            );
+            await app.start(stopped.filter((c) => !committed || !leftStopped.includes(c.id)));
           }
         },
         {
@@ -139,35 +167,96 @@ export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOut
     restoredRevision: restoredRevision.revision,
     sha256: manifest.sha256,
     restoredAt: new Date().toISOString(),
-    stoppedContainers: restoredRevision.stopped,
+    stoppedContainers: inputs.kubeconfig ? 0 : restoredRevision.stopped.length,
     leftStopped: restoredRevision.leftStopped,
+    scaledDeployments: inputs.kubeconfig
+      ? restoredRevision.stopped.map((d) => ({
+          name: d.id,
+          replicas: restoredRevision.leftStopped.includes(d.id) ? 0 : (d.replicas ?? 0),
+        }))
+      : [],
   };
 }
 
 /**
- * Stops the app containers of every service, in order, and returns them with the version each
- * runs; when one cannot be stopped, those already stopped are started again before the error
- * goes on (nothing was restored yet).
+ * Docker: stops the app containers of every service, in order, and returns them with the
+ * version each runs; when one cannot be stopped, those already stopped are started again before
+ * the error goes on (nothing was restored yet).
  */
-async function stopServices(inputs: RestoreInputs): Promise<{ id: string; version: string }[]> {
-  const stopped: string[] = [];
-  try {
-    for (const service of inputs.services) {
-      stopped.push(
-        ...(await stopAppContainers({
-          service,
-          stackId: inputs.stackId,
-          dockerHost: inputs.dockerHost,
-        })),
-      );
+function dockerStop(inputs: RestoreInputs): AppStop {
+  return {
+    async stop() {
+      const stopped: string[] = [];
+      try {
+        for (const service of inputs.services) {
+          stopped.push(
+            ...(await stopAppContainers({
+              service,
+              stackId: inputs.stackId,
+              dockerHost: inputs.dockerHost,
+            })),
+          );
+        }
+        return await Promise.all(
+          stopped.map(async (id) => ({
+            id,
+            version: await containerVersion(id, inputs.dockerHost),
+          })),
+        );
+      } catch (error) {
+        await startContainers(stopped, inputs.dockerHost).catch(() => undefined);
+        throw error;
+      }
+    },
+    start: (stopped) =>
+      startContainers(
+        stopped.map((c) => c.id),
+        inputs.dockerHost,
+      ),
+  };
+}
+
+/**
+ * Kubernetes: scales each service's Deployment to 0 and waits until its pods are gone (a pod
+ * still terminating could write during the restore); back to its replicas afterwards, waiting
+ * until they are ready. A service without a Deployment yet has nothing to stop.
+ */
+function kubernetesStop(inputs: RestoreInputs): AppStop {
+  const api = kubernetesApi(inputs.kubeconfig!);
+  const namespace = inputs.namespace || "default";
+  const timeoutMs = inputs.lockTimeoutSeconds * 1000;
+  // Ready again before the update goes on: the gate does not rerun for a restore of the same
+  // version, and the Release's url must answer when `pulumi up` returns.
+  const start = async (stopped: readonly Stopped[]) => {
+    for (const d of stopped) {
+      await scaleDeployment(api, namespace, d.id, d.replicas ?? 1);
     }
-    return await Promise.all(
-      stopped.map(async (id) => ({ id, version: await containerVersion(id, inputs.dockerHost) })),
-    );
-  } catch (error) {
-    await startContainers(stopped, inputs.dockerHost).catch(() => undefined);
-    throw error;
-  }
+    for (const d of stopped) {
+      await waitForReady(api, namespace, d.id, d.replicas ?? 1, timeoutMs);
+    }
+  };
+  return {
+    async stop() {
+      const stopped: Stopped[] = [];
+      try {
+        for (const service of inputs.services) {
+          const replicas = await deploymentReplicas(api, namespace, service);
+          if (replicas === undefined) continue;
+          const version = (await deploymentVersion(api, namespace, service)) ?? "";
+          stopped.push({ id: service, version, replicas });
+          await scaleDeployment(api, namespace, service, 0);
+        }
+        for (const d of stopped) {
+          await waitForNoPods(api, namespace, d.id, timeoutMs);
+        }
+        return stopped;
+      } catch (error) {
+        await start(stopped).catch(() => undefined);
+        throw error;
+      }
+    },
+    start,
+  };
 }
 
 /** The `rewind.version` label of container `id` ("" when it has none). */

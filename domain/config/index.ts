@@ -3,6 +3,7 @@ export * from "./app";
 export * from "./backup";
 export * from "./database";
 export * from "./gate";
+export * from "./kubernetes";
 export * from "./parse";
 export * from "./restore";
 export * from "./target";

@@ -7,6 +7,7 @@ import { BackupConfig, backupSchema } from "./backup";
 import { DatabaseConfig, databaseSchema } from "./database";
 import { GateConfig, gateSchema } from "./gate";
 import { RestoreConfig, restoreSchema } from "./restore";
+import { KubernetesConfig, kubernetesSchema, targetIssues } from "./kubernetes";
 import { Target, targetSchema } from "./target";
 
 /** The whole validated config of a stack. */
@@ -17,6 +18,8 @@ export interface RewindConfig {
   readonly restore: RestoreConfig;
   readonly gate: GateConfig;
   readonly target: Target;
+  /** Present exactly when `target` is "kubernetes". */
+  readonly kubernetes?: KubernetesConfig;
 }
 
 /** The config namespaces and their schemas; `app` and `database` are required. */
@@ -27,6 +30,7 @@ export const namespaces = {
   "rewind:restore": restoreSchema.prefault({}),
   "rewind:gate": gateSchema.prefault({}),
   "rewind:target": targetSchema,
+  "rewind:kubernetes": kubernetesSchema.optional(),
 } as const;
 
 /** A config namespace, e.g. `"rewind:app"`. */
@@ -82,6 +86,10 @@ export function parseConfig(
       allowed: `a Pulumi secret: ${SET_REGISTRY_PASSWORD}`,
     });
   }
+  const kubernetes = parse("rewind:kubernetes", namespaces["rewind:kubernetes"]);
+  if (target !== undefined) {
+    issues.push(...targetIssues(target, fromConfig(raw["rewind:kubernetes"]), backup, app));
+  }
 
   if (issues.length > 0) {
     throw new ConfigError(stack, issues);
@@ -96,7 +104,7 @@ export function parseConfig(
   ) {
     throw new InternalError("a config namespace failed to parse without reporting an issue");
   }
-  return { app, database, backup, restore, gate, target };
+  return { app, database, backup, restore, gate, target, ...(kubernetes ? { kubernetes } : {}) };
 }
 
 // Structured config may arrive as a JSON string (the Automation API's getAllConfig); plain
@@ -119,6 +127,7 @@ const SECRET_PATHS: readonly (readonly PropertyKey[])[] = [
   ["rewind:database", "url"],
   ["rewind:app", "env"],
   ["rewind:app", "registry", "password"],
+  ["rewind:kubernetes", "kubeconfig"],
 ];
 
 function isSecret(path: readonly PropertyKey[]): boolean {

@@ -10,6 +10,7 @@ import { Policy, PolicyConfigSchema } from "@pulumi/policy";
 import { backupRetentionMinimum } from "../../policy/backupRetentionMinimum";
 import { healthGateRequired } from "../../policy/healthGateRequired";
 import { imagesPinned } from "../../policy/imagesPinned";
+import { kubernetesDeploymentsSafe } from "../../policy/kubernetesDeploymentsSafe";
 import { irreversibleDowngradeRequiresRestore } from "../../policy/irreversibleDowngradeRequiresRestore";
 import { migrationRequiresBackup } from "../../policy/migrationRequiresBackup";
 import { restoreRequiresVerifiedSnapshot } from "../../policy/restoreRequiresVerifiedSnapshot";
@@ -17,6 +18,7 @@ import { PROJECT_ROOT } from "../../policy/resources";
 
 const policies: (Policy & { configSchema?: PolicyConfigSchema })[] = [
   imagesPinned,
+  kubernetesDeploymentsSafe,
   backupRetentionMinimum,
   migrationRequiresBackup,
   irreversibleDowngradeRequiresRestore,
@@ -45,6 +47,7 @@ describe("the policy pack", () => {
   test("outside production the data rules are mandatory, the gate and retention advisory", () => {
     assert.deepEqual(Object.fromEntries(policies.map((p) => [p.name, p.enforcementLevel])), {
       "images-pinned": "mandatory",
+      "kubernetes-deployments-safe": "mandatory",
       "backup-retention-minimum": "advisory",
       "migration-requires-backup": "mandatory",
       "irreversible-downgrade-requires-restore": "mandatory",

@@ -170,7 +170,8 @@ describe("parseSet", () => {
     assert.throws(() => parseSet("app.version=1", current), {
       message:
         "--set app.version: not a Rewind config key; keys are <namespace>.<path> with a namespace of " +
-        "rewind:app, rewind:database, rewind:backup, rewind:restore, rewind:gate, rewind:target, e.g. rewind:app.version",
+        "rewind:app, rewind:database, rewind:backup, rewind:restore, rewind:gate, rewind:target, " +
+        "rewind:kubernetes, e.g. rewind:app.version",
     });
     assert.throws(() => parseSet("rewind:app.replicas=two", current), {
       message: "--set rewind:app.replicas=two: the current value is a number, so this must be too",

@@ -6,6 +6,7 @@ import { RewindConfig, parseConfig } from "../../domain/config";
 import { ConfigError, UserError } from "../../domain/errors";
 
 const URL = "postgres://hunter:s3cr3t-pw@127.0.0.1:55432/hunter";
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: s3cr3t}}]";
 
 // The example config: the happy path every test below changes in one place.
 function valid(): Record<string, Record<string, unknown> | string> {
@@ -174,7 +175,10 @@ describe("parseConfig: a valid stack", () => {
     raw["rewind:restore"] = { snapshot: "snap-20250128T1200Z" };
     raw["rewind:gate"] = { smoke: [{ path: "/api/v1/leads" }], sql: [{ query: "SELECT 1" }] };
     raw["rewind:target"] = "kubernetes";
+    raw["rewind:kubernetes"] = { kubeconfig: KUBECONFIG };
+    raw["rewind:backup"] = { ...(raw["rewind:backup"] as object), include: ["database"] };
     const config = parseConfig("prod", raw);
+    assert.deepEqual(config.kubernetes, { kubeconfig: KUBECONFIG, namespace: "default" });
     assert.deepEqual(config.app.services, [
       { name: "worker", command: ["celery", "worker"], replicas: 1, port: 8100 },
     ]);
@@ -766,7 +770,94 @@ describe("parseConfig: rewind:restore, rewind:gate, rewind:target", () => {
     assert.throws(() => parseConfig("prod", { ...valid(), "rewind:restor": { snapshot: "s1" } }), {
       message:
         'stack "prod": rewind:restor is an unknown key; allowed keys: rewind:app, ' +
-        "rewind:database, rewind:backup, rewind:restore, rewind:gate, rewind:target",
+        "rewind:database, rewind:backup, rewind:restore, rewind:gate, rewind:target, " +
+        "rewind:kubernetes",
+    });
+  });
+});
+
+describe("parseConfig: rewind:kubernetes", () => {
+  const kubernetes = (block: unknown, include: string[] = ["database"]) => {
+    const raw: Record<string, unknown> = { ...valid(), "rewind:target": "kubernetes" };
+    raw["rewind:backup"] = { ...(raw["rewind:backup"] as object), include };
+    if (block !== undefined) raw["rewind:kubernetes"] = block;
+    return () => parseConfig("prod", raw);
+  };
+
+  test("a kubeconfig and a namespace; the namespace defaults to default", () => {
+    assert.deepEqual(kubernetes({ kubeconfig: KUBECONFIG, namespace: "hunter" })().kubernetes, {
+      kubeconfig: KUBECONFIG,
+      namespace: "hunter",
+    });
+    assert.equal(kubernetes({ kubeconfig: KUBECONFIG })().kubernetes?.namespace, "default");
+  });
+
+  test("the kubernetes target needs the block, and the docker target refuses it", () => {
+    assert.throws(kubernetes(undefined), {
+      message:
+        'stack "prod": rewind:kubernetes is missing; allowed: { kubeconfig, namespace } while ' +
+        'rewind:target is "kubernetes"',
+    });
+    assert.throws(
+      () => parseConfig("prod", { ...valid(), "rewind:kubernetes": { kubeconfig: "x" } }),
+      {
+        message:
+          'stack "prod": rewind:kubernetes is [secret]; allowed: no value while rewind:target is ' +
+          '"docker" (set rewind:target: kubernetes)',
+      },
+    );
+  });
+
+  test("the kubeconfig is masked in every error; unknown keys and bad namespaces name the key", () => {
+    assert.throws(
+      kubernetes({ kubeconfig: KUBECONFIG, namespace: "Prod", context: "x" }),
+      (err) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(!err.message.includes("s3cr3t"), err.message);
+        assert.deepEqual(
+          err.issues.map((i) => i.key),
+          ["rewind:kubernetes.namespace", "rewind:kubernetes.context"],
+        );
+        assert.match(
+          err.message,
+          /rewind:kubernetes\.context is an unknown key; allowed keys: kubeconfig, namespace/,
+        );
+        return true;
+      },
+    );
+    assert.throws(kubernetes({ kubeconfig: "  " }), (err) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.issues[0].key, "rewind:kubernetes.kubeconfig");
+      assert.equal(err.issues[0].value, "[secret]");
+      return true;
+    });
+  });
+
+  test("what the kubernetes target cannot do yet is refused, naming the key", () => {
+    assert.throws(kubernetes({ kubeconfig: KUBECONFIG }, ["database", "volume:sessions"]), {
+      message:
+        'stack "prod": rewind:backup.include[1] is "volume:sessions"; allowed: "database" only ' +
+        'while rewind:target is "kubernetes" (volumes and paths are Docker-target items)',
+    });
+    const withRegistry = () => {
+      const raw: Record<string, unknown> = { ...valid(), "rewind:target": "kubernetes" };
+      raw["rewind:kubernetes"] = { kubeconfig: KUBECONFIG };
+      raw["rewind:backup"] = { ...(raw["rewind:backup"] as object), include: ["database"] };
+      raw["rewind:app"] = {
+        ...(raw["rewind:app"] as object),
+        registry: { username: "team", password: "pw" },
+      };
+      return parseConfig("prod", raw);
+    };
+    assert.throws(withRegistry, (err) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(
+        err.issues.map((i) => i.key),
+        ["rewind:app.registry"],
+      );
+      assert.ok(!err.message.includes("pw"), err.message);
+      assert.match(err.message, /imagePullSecret/);
+      return true;
     });
   });
 });

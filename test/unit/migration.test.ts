@@ -82,6 +82,7 @@ describe("Migration", () => {
       dockerHost: "unix:///run/docker.sock",
       alembicDir: "/app",
       alembicConfig: "/app/alembic.ini",
+      runner: "kubernetes-job" as const,
     };
     const migration = new Migration(
       "alembic",

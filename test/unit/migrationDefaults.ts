@@ -11,4 +11,5 @@ export const MIGRATION_DEFAULTS = {
   dockerHost: "",
   alembicDir: "",
   alembicConfig: "",
+  runner: "container" as const,
 };

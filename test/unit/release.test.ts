@@ -398,9 +398,11 @@ describe("Release", () => {
       // After the restore only this version may start on the restored schema (defect 4).
       appVersion: "1.0.0",
       dockerHost: "",
+      kubeconfig: "",
+      namespace: "",
       lockTimeoutSeconds: 60,
     });
-    assert.deepEqual(built.secretOutputs.get("restore-restore"), ["databaseUrl"]);
+    assert.deepEqual(built.secretOutputs.get("restore-restore"), ["databaseUrl", "kubeconfig"]);
     const migration = built.inputs.get("restore-migration")!;
     // After the restore the schema is at the snapshot's revision: the migration only confirms
     // it, so it needs no snapshot of its own.

@@ -40,9 +40,14 @@ describe("Restore", () => {
       stackId: "",
       appVersion: "",
       dockerHost: "",
+      kubeconfig: "",
+      namespace: "",
       lockTimeoutSeconds: 60,
     });
-    assert.deepEqual(options.get("hunter-restore")!.additionalSecretOutputs, ["databaseUrl"]);
+    assert.deepEqual(options.get("hunter-restore")!.additionalSecretOutputs, [
+      "databaseUrl",
+      "kubeconfig",
+    ]);
   });
 
   test("every input given is passed through as given, secrets still secret", async () => {
@@ -54,6 +59,8 @@ describe("Restore", () => {
       stackId: "rewind/unit",
       appVersion: "1.0.0",
       dockerHost: "tcp://127.0.0.1:2375",
+      kubeconfig: "apiVersion: v1\nkind: Config",
+      namespace: "prod",
       lockTimeoutSeconds: 5,
     };
     const restore = new Restore(
@@ -63,7 +70,11 @@ describe("Restore", () => {
     );
     await value(restore.restoredRevision);
     assert.deepEqual(typedInputs(registrations[0]), { ...given, databaseUrl: secret(URL) });
-    assert.deepEqual(options.get("full")!.additionalSecretOutputs, ["sha256", "databaseUrl"]);
+    assert.deepEqual(options.get("full")!.additionalSecretOutputs, [
+      "sha256",
+      "databaseUrl",
+      "kubeconfig",
+    ]);
   });
 
   test("declares every output the provider returns", async () => {

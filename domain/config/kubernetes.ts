@@ -1,0 +1,81 @@
+// `rewind:kubernetes`: the cluster the Kubernetes target deploys to, and what that target
+// cannot do yet (refused here, naming the key, rather than half-done at `pulumi up`).
+import { z } from "zod";
+import { ConfigIssue } from "../errors";
+import { BackupConfig } from "./backup";
+import { AppConfig, serviceNameSchema } from "./app";
+import { nonEmpty, strictObject } from "./fields";
+import { Target } from "./target";
+
+const KUBECONFIG_ALLOWED =
+  "a kubeconfig's contents (YAML or JSON, with its credentials inline or as paths), set as a " +
+  `secret: pulumi config set --secret --path rewind:kubernetes.kubeconfig "$(kubectl config ` +
+  'view --raw --flatten)"';
+
+/** `rewind:kubernetes`: where the Kubernetes target deploys. */
+export const kubernetesSchema = strictObject({
+  /** The kubeconfig's contents; its current context is used. A Pulumi secret, masked in errors. */
+  kubeconfig: nonEmpty(KUBECONFIG_ALLOWED),
+  /**
+   * The namespace of the Deployments, Services and Jobs; it must exist (Rewind never deletes a
+   * namespace it did not create, so it creates none).
+   * @default "default"
+   */
+  namespace: serviceNameSchema.default("default"),
+});
+
+export type KubernetesConfig = z.infer<typeof kubernetesSchema>;
+
+/**
+ * What the chosen target needs of the other namespaces: `rewind:kubernetes` exactly when the
+ * target is kubernetes, and on that target only what it can do.
+ */
+export function targetIssues(
+  target: Target,
+  kubernetes: unknown,
+  backup: BackupConfig | undefined,
+  app?: Pick<AppConfig, "registry">,
+): ConfigIssue[] {
+  if (target === "docker") {
+    return kubernetes === undefined
+      ? []
+      : [
+          {
+            key: "rewind:kubernetes",
+            kind: "invalid",
+            value: "[secret]",
+            allowed: `no value while rewind:target is "docker" (set rewind:target: kubernetes)`,
+          },
+        ];
+  }
+  const issues: ConfigIssue[] = [];
+  if (kubernetes === undefined) {
+    issues.push({
+      key: "rewind:kubernetes",
+      kind: "missing",
+      allowed: `{ kubeconfig, namespace } while rewind:target is "kubernetes"`,
+    });
+  }
+  // Backups run on the machine that runs `pulumi up`; a Docker volume or a host path there is
+  // not what the pods see, so a snapshot of it would restore nothing the app uses.
+  (backup?.include ?? []).forEach((item, i) => {
+    if (item !== "database") {
+      issues.push({
+        key: `rewind:backup.include[${i}]`,
+        kind: "invalid",
+        value: JSON.stringify(item),
+        allowed: `"database" only while rewind:target is "kubernetes" (volumes and paths are Docker-target items)`,
+      });
+    }
+  });
+  // The cluster pulls with its own image pull secrets; Rewind does not create them yet.
+  if (app?.registry !== undefined) {
+    issues.push({
+      key: "rewind:app.registry",
+      kind: "invalid",
+      value: "[credentials]",
+      allowed: `no value while rewind:target is "kubernetes" (give the namespace's service account an imagePullSecret instead)`,
+    });
+  }
+  return issues;
+}
