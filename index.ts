@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as sdkConfig from "@pulumi/pulumi/runtime/config";
 import { parseConfig } from "./domain/config";
 import { getCurrentRelease } from "./components/currentRelease";
-import { UserError } from "./domain/errors";
+import { InputError, UserError } from "./domain/errors";
 import { irreversibleSteps, readMigrationSet } from "./domain/migrationSet";
 import { planRelease } from "./domain/planner";
 import { Release } from "./components/release";
@@ -63,7 +63,15 @@ async function release() {
   // Alembic's migrations live in the app image; only sql ones are read from the project.
   const migrationsDir = tool.tool === "sql" ? path.resolve(root, tool.dir) : "";
   const storePath = path.resolve(root, config.backup.store.path);
-  const migrations = tool.tool === "sql" ? readMigrationSet(migrationsDir) : undefined;
+  const migrations =
+    tool.tool === "sql"
+      ? forPin(
+          stack,
+          "rewind:database.migrations.dir",
+          () => readMigrationSet(migrationsDir),
+          "a directory of the project holding NNNN_name.up.sql (and .down.sql) files",
+        )
+      : undefined;
   const current = await getCurrentRelease({
     databaseUrl: config.database.url,
     tool: tool.tool,
@@ -76,6 +84,15 @@ async function release() {
     ...(config.kubernetes
       ? { kubeconfig: config.kubernetes.kubeconfig, namespace: config.kubernetes.namespace }
       : {}),
+  }).catch((err: unknown) => {
+    throw err instanceof InputError && err.input === "restoreSnapshot"
+      ? pinError(
+          stack,
+          "rewind:restore.snapshot",
+          err,
+          "the id of a snapshot in the backup store (rewind status names the newest)",
+        )
+      : err;
   });
   if (
     current.restoreRevision !== undefined &&
@@ -103,9 +120,9 @@ async function release() {
     irreversible:
       migrations === undefined
         ? []
-        : irreversibleSteps(migrations, current.revision, config.database.revision).map(
-            (step) => step.revision,
-          ),
+        : forPin(stack, "rewind:database.revision", () =>
+            irreversibleSteps(migrations, current.revision, config.database.revision),
+          ).map((step) => step.revision),
     order: tool.tool === "alembic" ? tool.revisions : undefined,
     backupBeforeMigration: config.backup.beforeMigration,
     gateEnabled: config.gate.enabled,
@@ -138,4 +155,19 @@ async function release() {
     direction: plan.direction,
     reason: plan.reason,
   };
+}
+
+// A pin the world refuses (a directory that is not there, a revision the migrations do not
+// have) is named by its config key, as the schema's own errors are (issue 10, defect 5).
+function forPin<T>(stack: string, key: string, read: () => T, allowed?: string): T {
+  try {
+    return read();
+  } catch (err) {
+    throw err instanceof UserError ? pinError(stack, key, err, allowed) : err;
+  }
+}
+
+function pinError(stack: string, key: string, err: UserError, allowed?: string): UserError {
+  const also = allowed === undefined ? "" : `; allowed: ${allowed}`;
+  return new UserError(`stack "${stack}": ${key}: ${err.message}${also}`, { cause: err });
 }

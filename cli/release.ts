@@ -1,10 +1,11 @@
-// `rewind release [--set key=value …]`: the automatic rollback (README.md). Pins the
-// --set values (path config), runs `pulumi up`; if the update fails (the health gate, a
-// migration, anything), pins the last known-good config (the newest succeeded update's) as the
-// runbooks' decision tree says and runs `pulumi up` again.
+// `rewind release [--set key=value …]`: the automatic rollback (README.md). Previews the --set
+// values (path config) with the policy pack, pins them, runs `pulumi up`; if the update fails
+// (the health gate, a migration, anything), pins the last known-good config (the newest
+// succeeded update's) as the runbooks' decision tree says and runs `pulumi up` again.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REGISTRY_PASSWORD_KEY, parseConfig } from "../domain/config";
+import { InternalError } from "../domain/errors";
 import { irreversibleSteps, readMigrationSet } from "../domain/migrationSet";
 import { compareRevisions, isRevision } from "../domain/revision";
 import {
@@ -20,6 +21,8 @@ import {
   withRevisionList,
 } from "./configPins";
 import { EngineOutcome, StackAccess, progressPrinter } from "./stackAccess";
+import { PolicyPack } from "./policyPack";
+import { formatRefusals, judgePreview } from "./previewRefusal";
 import { describeHolder } from "./configLock";
 import { openStackChange } from "./stackChange";
 import { checkRegistryCredentials } from "./registryCheck";
@@ -50,13 +53,14 @@ import { formatSeconds, shortDigest } from "./stackHistory";
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
                       [--recover] [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
 
-Pins the --set values in the stack's config and runs pulumi up. If the update fails (the
-health gate, a migration, anything), pins the last known-good config (the newest succeeded
-update's) and runs pulumi up again, following the runbooks' decision tree: a failed
-migration goes down, or restores the snapshot taken before it when a step has no down
-script; a failed gate rolls the app back. The update runs with the policy pack (policy/, with
-policy/config/<stack>.json when it exists, as the CI gate); a mandatory violation stops it
-before the resource it names changes, and the release exits 2 without a rollback.
+Previews the --set values with the policy pack (policy/, with policy/config/<stack>.json when
+it exists, as the CI gate), pins them in the stack's config and runs pulumi up. A pin the
+preview refuses (the config schema, the program, a resource's check, a mandatory policy) is
+bad input: each is named under its config key, the release exits 2, and nothing changes. If
+the update fails (the health gate, a migration, anything), pins the last known-good config
+(the newest succeeded update's) and runs pulumi up again, following the runbooks' decision
+tree: a failed migration goes down, or restores the snapshot taken before it when a step has
+no down script; a failed gate rolls the app back.
 
 Options:
   --set K=V         a config pin, e.g. rewind:app.version=1.1.0 or rewind:database.revision=0002
@@ -69,9 +73,10 @@ Options:
   --json            the outcome as JSON on stdout
 ${COMMON_HELP}
 
-Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input or refused by
-the policy pack or the stack is locked (nothing changed, the config file as it was); 3 the release failed and was not rolled back (no known-good update, no safe method,
-or the rollback failed too).`;
+Exit codes: 0 released; 1 the release failed and was rolled back; 2 bad input: a pin the
+preview or the policy pack refused, or the stack is locked (nothing changed, the config file as
+it was); 3 the release failed and was not rolled back (the preview could not run, no
+known-good update, no safe method, or the rollback failed too).`;
 
 export const release: Command = {
   name: "release",
@@ -135,6 +140,10 @@ export const release: Command = {
       // The file as it was, to put back byte for byte when the release changes nothing.
       const configFile = session.configFile();
       const original = readFileOrUndefined(configFile);
+      const refused = await previewPins(session, io, pins, policy, common);
+      if (refused !== undefined) {
+        return refused;
+      }
       for (const command of leafCommands(pins, session.name)) {
         await session.pulumi(command.args, command.stdin);
       }
@@ -308,6 +317,76 @@ function credentialsRefused(outcome: EngineOutcome): boolean {
     ),
   ];
   return said.some((text) => text.includes(REGISTRY_PASSWORD_KEY));
+}
+
+/**
+ * Previews `pins` with the policy pack in a copy of the stack's config file, before the update
+ * (issue 10, defect 5): the stack's own file is not written, so a refusal leaves it as it was.
+ * Returns the exit code when the release must stop, undefined when the update may run.
+ */
+async function previewPins(
+  session: StackAccess,
+  io: CliIo,
+  pins: readonly LeafPin[],
+  policy: PolicyPack,
+  common: { quiet: boolean; json: boolean },
+): Promise<ExitCode | undefined> {
+  if (!common.quiet) {
+    io.stderr(
+      `Previewing stack ${session.name}${pins.length > 0 ? ` (${describePins(pins)})` : ""} ` +
+        `with the policy pack…\n`,
+    );
+  }
+  // Silent: the update prints every step once it runs; a refusal is printed whole below.
+  const outcome = await session.withConfigCopy(async (file) => {
+    for (const command of leafCommands(pins, session.name, file)) {
+      await session.pulumi(command.args, command.stdin);
+    }
+    return session.preview(file, () => undefined, policy);
+  });
+  const verdict = judgePreview(outcome);
+  let why: string;
+  let code: ExitCode;
+  switch (verdict.kind) {
+    case "pass":
+      return undefined;
+    case "locked":
+      why = `did not start: ${lockedWhy(session)}`;
+      code = ExitCode.badInput;
+      break;
+    case "refused":
+      why = `refused by its preview, before anything changed:\n${formatRefusals(verdict.refusals)}`;
+      code = ExitCode.badInput;
+      break;
+    case "unjudged":
+      why = `did not start: the preview could not check the pins: ${verdict.why}`;
+      code = ExitCode.failed;
+      break;
+    default: {
+      const unexpected: never = verdict;
+      throw new InternalError(`unknown preview verdict ${JSON.stringify(unexpected)}`);
+    }
+  }
+  io.stderr(
+    `Release ${why}\nNothing was changed and not rolled back; the stack's config file is as it was.\n`,
+  );
+  if (common.json) {
+    io.stdout(
+      `${JSON.stringify(
+        {
+          released: false,
+          rolledBack: false,
+          locked: verdict.kind === "locked",
+          refusals: verdict.kind === "refused" ? verdict.refusals : [],
+          violations: outcome.violations,
+          error: verdict.kind === "unjudged" ? verdict.why : (outcome.error ?? null),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+  return code;
 }
 
 /** Whether a step of the update changed a resource (the pack stops at the resource it refuses). */

@@ -124,7 +124,13 @@ export class StackAccess {
     const updates: UpdateRecord[] = [];
     const size = historyPage();
     for (let page = 1; ; page++) {
-      const batch = ((await stack.history(size, page, true)) ?? []) as UpdateRecord[];
+      let batch: UpdateRecord[];
+      try {
+        batch = ((await stack.history(size, page, true)) ?? []) as UpdateRecord[];
+      } catch (error) {
+        // Decrypting the history's secrets reads the stack's config file too.
+        throw unreadableConfig(this.configFile(), error);
+      }
       updates.push(...batch);
       if (batch.length < size) {
         return toEntries(updates);
@@ -143,7 +149,11 @@ export class StackAccess {
   async config(): Promise<StackConfig> {
     // Stack.getAllConfig()'s call, as outputs(); `pulumi config --json --show-secrets` as it
     // is, objectValue included.
-    return (await this.read(() => this.workspace.getAllConfig(this.name))) as StackConfig;
+    try {
+      return (await this.read(() => this.workspace.getAllConfig(this.name))) as StackConfig;
+    } catch (error) {
+      throw unreadableConfig(this.configFile(), error);
+    }
   }
 
   // A failed read of a stack that does not exist says so, as the selection does.
@@ -316,6 +326,26 @@ function plainOutputs(values: Record<string, unknown>): StackOutputs {
 
 function valuesOf(outputs: OutputMap): Record<string, unknown> {
   return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+// Pulumi's words for a stack file it cannot parse ("expected project to be an object, was
+// '[]interface {}'" for a list) name neither the file nor the fix.
+const MALFORMED_CONFIG = /expected .* to be an object|yaml:|unmarshal/;
+
+/** A stack's config file that is not a YAML map is the user's to fix: named as such. */
+function unreadableConfig(file: string, error: unknown): unknown {
+  const said = error instanceof Error ? plain(error.message) : "";
+  const words = MALFORMED_CONFIG.exec(said);
+  if (words === null || !fs.existsSync(file)) {
+    return error;
+  }
+  const line = said.slice(said.lastIndexOf("\n", words.index) + 1).split("\n")[0];
+  return new UserError(
+    `the stack's config file ${file} cannot be read (${line.replace(/^error: /, "").trim()}); ` +
+      `allowed: a YAML map with encryptionsalt: and config:, one key per line, as ` +
+      `pulumi config set writes it`,
+    { cause: error },
+  );
 }
 
 /**

@@ -14,6 +14,20 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * A UserError caused by one named input of a call (a field of a query, a resource's input), so
+ * the caller can name the config key it came from.
+ */
+export class InputError extends UserError {
+  constructor(
+    readonly input: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** A bug in Rewind (a broken invariant), not something the user can fix by changing input. */
 export class InternalError extends Error {
   constructor(message: string, options?: ErrorOptions) {

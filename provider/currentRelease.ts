@@ -12,7 +12,7 @@ import {
 import { readManifest } from "../adapters/backupStore";
 import { deploymentVersion, kubernetesApi } from "../adapters/kubernetes";
 import { LABELS, serviceSelector } from "../domain/dockerLabels";
-import { UserError } from "../domain/errors";
+import { InputError, UserError } from "../domain/errors";
 import { Revision } from "../domain/revision";
 
 /** What runs now. */
@@ -70,7 +70,7 @@ export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<Cu
   const restoreRevision =
     query.restoreSnapshot === null || query.restoreSnapshot === restoredSnapshot
       ? undefined
-      : readManifest(path.resolve(query.storePath), query.restoreSnapshot).revision;
+      : pinnedRevision(query.storePath, query.restoreSnapshot);
   return {
     deployed: appVersion !== undefined || revision !== "base",
     database,
@@ -79,6 +79,15 @@ export async function readCurrentRelease(query: CurrentReleaseQuery): Promise<Cu
     restoredSnapshot,
     restoreRevision,
   };
+}
+
+function pinnedRevision(storePath: string, snapshot: string): Revision {
+  try {
+    return readManifest(path.resolve(storePath), snapshot).revision;
+  } catch (err) {
+    // The pin is the caller's mistake, not the store's: say which input it was.
+    throw new InputError("restoreSnapshot", (err as Error).message, { cause: err });
+  }
 }
 
 async function runningAppVersion(stackId: string, service: string): Promise<string | undefined> {
@@ -101,17 +110,27 @@ async function runningAppVersion(stackId: string, service: string): Promise<stri
   return running[0]?.labels[LABELS.version];
 }
 
+/** Why what runs now could not be read, and which input of the query was at fault, if one. */
+export interface CurrentReleaseRefusal {
+  readonly error: string;
+  /** The query's field at fault (`restoreSnapshot`), when one is. */
+  readonly input?: string;
+}
+
 /**
  * `rewind:index:getCurrentRelease`: what runs now, or the error a person can act on (as
  * `error`, so the program can report it as the user's, not as a failed call).
  */
 export async function currentReleaseInvoke(
   query: CurrentReleaseQuery,
-): Promise<CurrentRelease | { error: string }> {
+): Promise<CurrentRelease | CurrentReleaseRefusal> {
   try {
     // The wire has no `undefined`: absent fields are left out.
     return JSON.parse(JSON.stringify(await readCurrentRelease(query))) as CurrentRelease;
   } catch (err) {
+    if (err instanceof InputError) {
+      return { error: err.message, input: err.input };
+    }
     if (err instanceof UserError) {
       return { error: err.message };
     }

@@ -6,10 +6,10 @@
 //
 // Runs in the provider plugin: plain functions calling adapters.
 import * as path from "node:path";
-import { ResourceHandler } from "./resourceHandler";
-import { requireVerifiedSnapshot, snapshotDir } from "../adapters/backupStore";
+import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
+import { snapshotDir, verifySnapshot } from "../adapters/backupStore";
 import { restorePath } from "../adapters/tar";
-import { DATABASE_FILE } from "../domain/snapshotManifest";
+import { DATABASE_FILE, SnapshotManifest } from "../domain/snapshotManifest";
 import { UserError } from "../domain/errors";
 import {
   describeDatabase,
@@ -30,6 +30,11 @@ import {
   waitForReady,
 } from "../adapters/kubernetes";
 import { LABELS } from "../domain/dockerLabels";
+
+/** What a restore pin may name. */
+const RESTORABLE =
+  "a snapshot of this database in the backup store whose files pass their checksums " +
+  "(rewind status names the newest)";
 
 /** A Restore's inputs as the provider receives them (secrets unwrapped). */
 export interface RestoreInputs {
@@ -93,17 +98,10 @@ interface AppStop {
  * database, or when the database or Docker cannot be reached.
  */
 export async function restoreSnapshot(inputs: RestoreInputs): Promise<RestoreOutputs> {
-  const manifest = await requireVerifiedSnapshot(inputs.storePath, inputs.snapshotId).catch(
-    (error: Error) => {
-      throw new UserError(`${error.message}. Nothing was restored or stopped.`, { cause: error });
-    },
-  );
-  const urlDatabase = locateDatabase(inputs.databaseUrl).database;
-  if (manifest.database !== inputs.database || urlDatabase !== inputs.database) {
-    throw new UserError(
-      `snapshot ${manifest.id} is of database ${JSON.stringify(manifest.database)}; it cannot be ` +
-        `restored into ${describeDatabase(inputs.databaseUrl)}. Nothing was restored or stopped.`,
-    );
+  // Checked again although `check` did: the store may have changed since the preview.
+  const { manifest, problem } = await judgeSnapshot(inputs);
+  if (manifest === undefined || problem !== undefined) {
+    throw new UserError(`${problem}. Nothing was restored or stopped.`);
   }
   const dir = snapshotDir(inputs.storePath, manifest.id);
 
@@ -267,7 +265,51 @@ async function containerVersion(id: string, dockerHost: string): Promise<string>
   return info.Config.Labels?.[LABELS.version] ?? "";
 }
 
+/**
+ * Whether the pinned snapshot may be restored into this database: it exists, every file has
+ * the size and sha256 its manifest records, and it is of this database. Reads only.
+ */
+async function judgeSnapshot(
+  inputs: Pick<RestoreInputs, "databaseUrl" | "database" | "storePath" | "snapshotId">,
+): Promise<{ manifest?: SnapshotManifest; problem?: string }> {
+  const result = await verifySnapshot(inputs.storePath, inputs.snapshotId);
+  if (result.manifest === undefined) {
+    return { problem: result.problems.join("; ") };
+  }
+  if (!result.ok) {
+    return {
+      problem:
+        `snapshot ${JSON.stringify(inputs.snapshotId)} in ${inputs.storePath} failed ` +
+        `verification: ${result.problems.join("; ")}`,
+    };
+  }
+  const urlDatabase = locateDatabase(inputs.databaseUrl).database;
+  if (result.manifest.database !== inputs.database || urlDatabase !== inputs.database) {
+    return {
+      problem:
+        `snapshot ${result.manifest.id} is of database ${JSON.stringify(result.manifest.database)}; ` +
+        `it cannot be restored into ${describeDatabase(inputs.databaseUrl)}`,
+    };
+  }
+  return { manifest: result.manifest };
+}
+
 export const restoreHandler: ResourceHandler<RestoreInputs, RestoreOutputs> = {
+  // The pin is judged at preview, before anything is stopped (issue 10, defect 5): a missing,
+  // damaged or other database's snapshot is the config's mistake, named on snapshotId.
+  async check(_olds, news) {
+    const known = [news.databaseUrl, news.database, news.storePath, news.snapshotId];
+    if (known.some((v) => typeof v !== "string" || v === UNKNOWN)) {
+      return { inputs: news }; // checked once known, at `up`
+    }
+    const { problem } = await judgeSnapshot(news);
+    const failures: CheckFailure[] =
+      problem === undefined
+        ? []
+        : [{ property: "snapshotId", reason: `${problem}; allowed: ${RESTORABLE}` }];
+    return { inputs: news, failures };
+  },
+
   async create(inputs) {
     const outs = await restoreSnapshot(inputs);
     return { id: `${inputs.snapshotId}@${outs.restoredAt}`, outs };

@@ -199,6 +199,7 @@ export function schema(version: string): Record<string, unknown> {
             restoredSnapshot: "string",
             restoreRevision: "string",
             error: "string",
+            input: "string",
           }),
         },
       },

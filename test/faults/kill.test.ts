@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { listSnapshots } from "../../adapters/backupStore";
+import { listSnapshots, verifySnapshot } from "../../adapters/backupStore";
+import { takeSnapshot } from "../../provider/backupSnapshot";
 import { sql } from "../integration/postgres";
 import { repoRoot } from "../integration/workspace";
 import {
@@ -87,14 +88,17 @@ describe(`SIGKILL of pulumi up at random points (FAULT_SEED=${seed})`, () => {
       const from = at;
       const to: At = phase === "restore" ? at : at === "0001" ? "0002" : "0001";
       let snapshot: string | undefined;
+      let fresh = false;
       if (phase === "restore") {
-        snapshot = await unrestoredSnapshot(s, at);
+        ({ id: snapshot, fresh } = await snapshotToRestore(s, at));
         await s.pin({ ...PINS[at], "rewind:restore.snapshot": snapshot });
       } else {
         await s.pin(PINS[to]);
       }
       const config = fs.readFileSync(s.configFile, "utf8");
-      const label = `trial ${i + 1} (${phase} +${delays[i]} ms, ${from} -> ${to}, FAULT_SEED=${seed})`;
+      const label =
+        `trial ${i + 1} (${phase}${fresh ? " of a fresh snapshot" : ""} +${delays[i]} ms, ` +
+        `${from} -> ${to}, FAULT_SEED=${seed})`;
 
       const up = spawnUp(s.stack.name);
       await up.stepStarted(STEP_TYPE[phase]);
@@ -191,8 +195,15 @@ function lastStep(output: string): string {
   return steps.at(-1)?.[1] ?? "before any step";
 }
 
-/** The newest snapshot taken at `revision` that was never restored (the upgrades leave them). */
-async function unrestoredSnapshot(s: FaultStack, revision: At): Promise<string> {
+/**
+ * The newest verified snapshot taken at `revision` that no trial restored yet. When every one
+ * was (two restore trials at one revision, with no migration away from it in between), a fresh
+ * one is taken first, by the BackupSnapshot's own code, so every FAULT_SEED has one to restore.
+ */
+async function snapshotToRestore(
+  s: FaultStack,
+  revision: At,
+): Promise<{ id: string; fresh: boolean }> {
   const restored = new Set(
     (
       await sql<{ snapshot_id: string }>(s.dbUrl, "select snapshot_id from rewind_restores").catch(
@@ -203,8 +214,22 @@ async function unrestoredSnapshot(s: FaultStack, revision: At): Promise<string> 
   const ids = listSnapshots(s.store)
     .snapshots.filter((snap) => !restored.has(snap.id) && snap.revision === revision)
     .map((snap) => snap.id);
-  if (ids.length === 0) {
-    throw new Error(`no unrestored snapshot at ${revision} in ${s.store}`);
+  for (const id of ids.reverse()) {
+    if ((await verifySnapshot(s.store, id)).ok) return { id, fresh: false };
   }
-  return ids[ids.length - 1];
+  const taken = await takeSnapshot({
+    databaseUrl: s.dbUrl,
+    database: s.dbName,
+    revision,
+    appVersion: VERSION_AT[revision],
+    storePath: s.store,
+    include: ["database"],
+    // The stack's own retention (rewind:backup.retain's defaults), so nothing else is pruned.
+    retain: { days: 30, keepAtLeast: 5 },
+    reason: "fault trial: a snapshot to restore",
+    volumesRoot: "",
+    keep: [],
+    lockTimeoutSeconds: 60,
+  });
+  return { id: taken.snapshotId, fresh: true };
 }

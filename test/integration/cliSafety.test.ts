@@ -1,12 +1,13 @@
 // @serial: stops PostgreSQL, which every other test file uses
 // What `rewind` must never do, on the real program (hunter's images, Docker, PostgreSQL), on one
 // stack in this order:
-// 1. a release the policy pack refuses (no backup before a migration) exits 2 and changes
-//    nothing: the config file, the schema, the containers, no update that changed anything;
+// 1. a release the policy pack refuses (no backup before a migration) exits 2 in its preview and
+//    changes nothing: the config file, the schema, the containers, no update in the history;
 // 2. two releases at once: the second waits for the first's config lock, then exits 2 naming
 //    it; its pins never reach the config file;
-// 3. a release whose update and automatic rollback both fail (PostgreSQL stopped) leaves the
-//    config at what the user asked for, and says so;
+// 3. PostgreSQL stopped before a release: its preview cannot run, so it exits 3 and changes
+//    nothing; stopped once the preview passed: the update and its automatic rollback both fail,
+//    and the config is left at what the user asked for, and it says so;
 // 4. a `pulumi up` killed (SIGKILL of its process tree) during the backup: `rewind status`
 //    names the stale lock, the unfinished operation and the partial snapshot; `rewind release`
 //    refuses until `rewind recover` clears them; then the release converges.
@@ -21,7 +22,7 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { adminUrl, sql } from "./postgres";
-import { CliResult, expectCode, pulumi, rewind, rewindWith } from "./rewindCli";
+import { CliResult, expectCode, pulumi, rewind, rewindWith, startRewind } from "./rewindCli";
 import { hunterStackConfig, repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
 
 const run = promisify(execFile);
@@ -49,10 +50,6 @@ async function updates(
     result: string;
     resourceChanges?: Record<string, number>;
   }[];
-}
-
-function changedSomething(u: { resourceChanges?: Record<string, number> }): boolean {
-  return Object.entries(u.resourceChanges ?? {}).some(([op, n]) => op !== "same" && n > 0);
 }
 
 /** `pid` and all its descendants, read from /proc. */
@@ -131,19 +128,14 @@ test(
         expectCode(refused, 2, "release without a backup before the migration");
         assert.match(
           refused.stderr,
-          /refused by the policy pack:\n {2}- migration-requires-backup on Migration hunter-migration: /,
+          /Release refused by its preview, before anything changed:\n {2}Migration hunter-migration\n {4}.* \(policy migration-requires-backup on Migration hunter-migration\)/,
         );
         assert.match(refused.stderr, /Nothing was changed and not rolled back/);
         assert.doesNotMatch(refused.stderr, /Rolling back/);
         assert.ok(fs.readFileSync(stackFile).equals(bytes), "the config file, byte for byte");
         assert.equal(await readDatabaseRevision(dbUrl), "0001");
         assert.deepEqual(await containers(stackName), running, "the same containers");
-        const all = await updates(stackName);
-        const since = all.slice(0, all.length - before);
-        assert.ok(
-          since.every((u) => !changedSomething(u)),
-          `no update changed anything: ${JSON.stringify(since)}`,
-        );
+        assert.equal((await updates(stackName)).length, before, "no update in the history");
         assert.equal(await served(), "1.0.0");
         await configSet("rewind:backup.beforeMigration", "true");
 
@@ -185,12 +177,42 @@ test(
         assert.equal(await served(), "1.1.0");
         assert.equal(await readDatabaseRevision(dbUrl), "0002");
 
-        // 3. PostgreSQL stopped: the release and its rollback fail; the config keeps the pins
-        // the user asked for, not the rollback's.
+        // 3. PostgreSQL stopped before the release: the preview cannot read the database, so
+        // nothing is judged and nothing runs (exit 3).
+        const unchanged = fs.readFileSync(stackFile);
+        const updatesBefore = (await updates(stackName)).length;
         await pgCtl("stop");
+        let unjudged: CliResult;
+        try {
+          unjudged = await cli("release", "--set", "rewind:app.replicas=3");
+        } finally {
+          await pgCtl("start");
+        }
+        expectCode(unjudged, 3, "release with PostgreSQL down");
+        assert.match(
+          unjudged.stderr,
+          /Release did not start: the preview could not check the pins: cannot connect to database "rewind_db_\w+" at 127\.0\.0\.1:\d+/,
+        );
+        assert.match(unjudged.stderr, /Nothing was changed and not rolled back/);
+        assert.doesNotMatch(unjudged.stderr, /Rolling back|Release FAILED/);
+        assert.ok(fs.readFileSync(stackFile).equals(unchanged), "the config file, byte for byte");
+        assert.equal((await updates(stackName)).length, updatesBefore, "no update in the history");
+
+        // Stopped once the preview passed: the release and its rollback fail; the config keeps
+        // the pins the user asked for, not the rollback's.
+        const running3 = startRewind(
+          {},
+          repoRoot,
+          stackName,
+          "release",
+          "--set",
+          "rewind:app.replicas=3",
+        );
         let down: CliResult;
         try {
-          down = await cli("release", "--set", "rewind:app.replicas=3");
+          await running3.stderrMatches(/Releasing stack /);
+          await pgCtl("stop");
+          down = await running3.result;
         } finally {
           await pgCtl("start");
         }

@@ -28,7 +28,27 @@ export function rewindWith(
   stack: string,
   ...args: string[]
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
+  return startRewind(env, dir, stack, ...args).result;
+}
+
+/** A `rewind` still running: its stderr so far can be waited on. */
+export interface RunningRewind {
+  /** Resolves once stderr matches `pattern`; rejects if the command ends first. */
+  stderrMatches(pattern: RegExp): Promise<void>;
+  readonly result: Promise<CliResult>;
+}
+
+/** Starts `rewind <args>` without waiting for it to end. */
+export function startRewind(
+  env: Record<string, string>,
+  dir: string,
+  stack: string,
+  ...args: string[]
+): RunningRewind {
+  let stdout = "";
+  let stderr = "";
+  let ended = false;
+  const result = new Promise<CliResult>((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       // Pages of 3 updates: every history read crosses page boundaries on the real CLI.
       env: {
@@ -40,12 +60,11 @@ export function rewindWith(
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let stdout = "";
-    let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
+      ended = true;
       // REWIND_CLI_TEST_LOG=<file> keeps a transcript, for reading what a user would see.
       const log = process.env.REWIND_CLI_TEST_LOG;
       if (log) {
@@ -54,6 +73,17 @@ export function rewindWith(
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+  const stderrMatches = async (pattern: RegExp) => {
+    while (!pattern.test(stderr)) {
+      if (ended) {
+        throw new Error(
+          `rewind ${args.join(" ")} ended before stderr matched ${pattern}:\n${stderr}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { stderrMatches, result };
 }
 
 /** Asserts the exit code, showing the command's output when it is not the expected one. */
