@@ -93,6 +93,7 @@ async function release() {
             (step) => step.revision,
           ),
     order: tool.tool === "alembic" ? tool.revisions : undefined,
+    maintenance: tool.maintenance,
     backupBeforeMigration: config.backup.beforeMigration,
     gateEnabled: config.gate.enabled,
   });

@@ -29,6 +29,10 @@ export interface AppHealthArgs {
    * @default 60
    */
   timeoutSeconds?: number;
+  /** A worker without HTTP: ready once its process stays up this long. @default HTTP */
+  upSeconds?: number;
+  /** A worker without HTTP: ready once this command, run inside it, exits 0. @default HTTP */
+  command?: string[];
 }
 
 /** Arguments of an AppService: one service of the app, on the Docker target. */
@@ -73,6 +77,11 @@ export interface AppServiceArgs {
    * @default false
    */
   protect?: boolean;
+  /**
+   * `host:container[:ro]` bind mounts of every replica (`rewind:app.mounts`).
+   * @default none
+   */
+  mounts?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Repository of Rewind's router image (tag `ROUTER_VERSION`, built by scripts/images).
    * @default `<the image's registry>/rewind-router`
@@ -138,6 +147,7 @@ export class AppService extends pulumi.ComponentResource {
         command: args.command ?? [],
         health: pulumi.output(args.health ?? {}).apply(withHealthDefaults),
         routerRef: routerImage.ref,
+        ...(args.mounts === undefined ? {} : { mounts: args.mounts }),
       },
       { parent: this, protect: args.protect ?? false },
     );
@@ -169,5 +179,7 @@ export function withHealthDefaults(health: AppHealthArgs) {
     ready: health.ready ?? "/healthz/ready",
     ...(health.startup === undefined ? {} : { startup: health.startup }),
     timeoutSeconds: health.timeoutSeconds ?? 60,
+    ...(health.upSeconds === undefined ? {} : { upSeconds: health.upSeconds }),
+    ...(health.command === undefined ? {} : { command: health.command }),
   };
 }

@@ -24,6 +24,8 @@ export interface DockerDeploymentArgs {
   health: pulumi.Input<DockerHealth>;
   /** The digest-pinned router image, `repo@sha256:…`. */
   routerRef: pulumi.Input<string>;
+  /** `host:container[:ro]` binds of every replica (`rewind:app.mounts`). @default none */
+  mounts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**

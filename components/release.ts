@@ -9,6 +9,8 @@ import { Migration, MigrationArgs } from "./migration";
 import { Plan } from "../domain/planner";
 import { predecessors, releaseOrder, Role } from "../domain/releaseOrder";
 import { Restore } from "./restore";
+import { mountBinds, withMountItems } from "../domain/mounts";
+import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
 import { Revision } from "../domain/revision";
 
 /** Arguments of a Release: the validated pins, what runs now, and the plan between them. */
@@ -67,6 +69,10 @@ export class Release extends pulumi.ComponentResource {
     // not the inputs the state also records, so a plain URL would be stored in the clear.
     const databaseUrl = pulumi.secret(args.databaseUrl);
     const services = config.app.services ?? [];
+    // The files the app uses: every process binds them, and snapshots hold exactly them.
+    const mounts = config.app.mounts ?? [];
+    const volumesRoot = config.backup.volumesRoot ?? DEFAULT_VOLUMES_ROOT;
+    const binds = mounts.length === 0 ? {} : { mounts: mountBinds(mounts, volumesRoot) };
 
     let backup: BackupSnapshot | undefined;
     let restore: Restore | undefined;
@@ -102,7 +108,8 @@ export class Release extends pulumi.ComponentResource {
               revision: args.currentRevision,
               appVersion: args.currentAppVersion ?? "none",
               storePath,
-              include: config.backup.include,
+              include: withMountItems(config.backup.include, mounts),
+              ...(config.backup.volumesRoot === undefined ? {} : { volumesRoot }),
               retain: config.backup.retain,
               reason: `migrate ${args.currentRevision}->${config.database.revision}`,
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
@@ -128,6 +135,16 @@ export class Release extends pulumi.ComponentResource {
               snapshotRevision: backup ? args.currentRevision : "",
               storePath,
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
+              // The maintenance order: every process stops before the migration (a worker on
+              // the other schema breaks as the app does); the app step then starts the pinned
+              // version, or, when the version does not change, the stopped ones start again.
+              ...((plan.maintenance ?? []).length > 0
+                ? {
+                    stopServices: [config.app.name, ...services.map((s) => s.name)],
+                    stackId: args.stackId,
+                    restartStopped: !plan.steps.includes("app"),
+                  }
+                : {}),
               ...this.toolInputs(name, args),
             },
             after(role),
@@ -151,6 +168,7 @@ export class Release extends pulumi.ComponentResource {
               health: config.app.health,
               stackId: args.stackId,
               protect: config.app.protect,
+              ...binds,
             },
             after(role),
           );
@@ -168,8 +186,10 @@ export class Release extends pulumi.ComponentResource {
                   port: service.port,
                   command: service.command,
                   env,
-                  health: config.app.health,
+                  // A worker without HTTP is ready by its own kind (issue 11).
+                  health: { ...config.app.health, ...(service.readiness ?? {}) },
                   stackId: args.stackId,
+                  ...binds,
                 },
                 after(role),
               ),
@@ -189,6 +209,10 @@ export class Release extends pulumi.ComponentResource {
               timeoutSeconds: config.app.health.timeoutSeconds,
               smoke: config.gate.smoke,
               sql: config.gate.sql,
+              ...(config.gate.tcp === undefined ? {} : { tcp: config.gate.tcp }),
+              ...(config.gate.command === undefined
+                ? {}
+                : { command: config.gate.command, image: app.ref }),
               databaseUrl,
               enabled: config.gate.enabled,
               trigger: pulumi.interpolate`${app.digest}@${migration.revision}`,

@@ -300,7 +300,7 @@ describe("parseConfig: rewind:app", () => {
       "rewind:app",
       set("replica", 2),
       'stack "prod": rewind:app.replica is an unknown key; ' +
-        "allowed keys: name, image, version, replicas, port, protect, health, env, services",
+        "allowed keys: name, image, version, replicas, port, protect, health, env, services, mounts",
     );
     rejects(
       "rewind:app",
@@ -374,7 +374,7 @@ describe("parseConfig: rewind:app", () => {
     assert.throws(() => parseConfig("prod", raw), {
       message:
         'stack "prod": rewind:app is missing; allowed: an object with keys ' +
-        "name, image, version, replicas, port, protect, health, env, services",
+        "name, image, version, replicas, port, protect, health, env, services, mounts",
     });
   });
 });
@@ -432,7 +432,7 @@ describe("parseConfig: rewind:database", () => {
     rejects(
       "rewind:database",
       set("migrations", { tool: "sql", dir: "m", config: "alembic.ini" }),
-      'stack "prod": rewind:database.migrations.config is an unknown key; allowed keys: tool, dir',
+      'stack "prod": rewind:database.migrations.config is an unknown key; allowed keys: tool, dir, maintenance',
     );
   });
 
@@ -569,7 +569,7 @@ describe("parseConfig: rewind:backup", () => {
     assert.throws(() => parseConfig("prod", raw), {
       message:
         'stack "prod": rewind:backup is missing; allowed: an object with keys ' +
-        "store, beforeMigration, include, retain",
+        "store, beforeMigration, volumesRoot, include, retain",
     });
   });
 
