@@ -124,6 +124,7 @@ async function release() {
             irreversibleSteps(migrations, current.revision, config.database.revision),
           ).map((step) => step.revision),
     order: tool.tool === "alembic" ? tool.revisions : undefined,
+    maintenance: tool.maintenance,
     backupBeforeMigration: config.backup.beforeMigration,
     gateEnabled: config.gate.enabled,
   });

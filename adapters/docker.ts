@@ -460,3 +460,75 @@ export async function startContainers(ids: readonly string[], dockerHost?: strin
     }
   }
 }
+
+/**
+ * A worker without HTTP is ready once it has stayed up `seconds` (a crash on start shows as
+ * not running, or as a restart).
+ * @returns undefined when it stayed up, otherwise what went wrong.
+ */
+export async function waitStaysUp(
+  docker: Docker,
+  id: string,
+  seconds: number,
+): Promise<string | undefined> {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    const status = await containerStatus(docker, id);
+    if (!status.running) {
+      const logs = await logTail(docker, id);
+      return `container ${status.description} within ${seconds}s${logs ? `; last output: ${logs}` : ""}`;
+    }
+    if (Date.now() >= until) return undefined;
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS * 5, Math.max(0, until - Date.now()))));
+  }
+}
+
+/** Runs `argv` inside the running container `id` (no shell) and returns its exit code and output. */
+export async function execIn(
+  docker: Docker,
+  id: string,
+  argv: readonly string[],
+): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker
+    .getContainer(id)
+    .exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+  const info = await exec.inspect();
+  return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)).trim() };
+}
+
+/**
+ * A worker is ready once `argv` run inside it exits 0; retried until `timeoutMs`.
+ * @returns undefined when it did, otherwise the last exit and output.
+ */
+export async function waitCommandReady(
+  docker: Docker,
+  id: string,
+  argv: readonly string[],
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    const status = await containerStatus(docker, id);
+    if (!status.running) {
+      const logs = await logTail(docker, id);
+      return `container ${status.description}${logs ? `; last output: ${logs}` : ""}`;
+    }
+    try {
+      const result = await execIn(docker, id, argv);
+      if (result.exitCode === 0) return undefined;
+      last = `${JSON.stringify(argv)} exited ${result.exitCode}${result.output ? `: ${result.output.split("\n").slice(-3).join(" ")}` : ""}`;
+    } catch (err) {
+      last = `${JSON.stringify(argv)} could not run: ${(err as Error).message}`;
+    }
+    if (Date.now() >= deadline) return last;
+    await new Promise((r) => setTimeout(r, POLL_MS * 5));
+  }
+}

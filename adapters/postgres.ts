@@ -2,6 +2,7 @@
 // here is an effect at the edge; the decisions (which steps, which direction) live in
 // domain/migrationSet.ts and the providers.
 
+import { WriteCounters } from "../domain/writesSince";
 import { Client, ClientConfig } from "pg";
 import { UserError } from "../domain/errors";
 import { BASE, Revision } from "../domain/revision";
@@ -457,4 +458,23 @@ export async function readLastRestore(
     },
     options,
   );
+}
+
+/**
+ * The database's cumulative write counters: rows inserted, updated and deleted per user table
+ * (pg_stat_user_tables), and when its statistics were last reset.
+ */
+export async function readWriteCounters(client: Client): Promise<WriteCounters> {
+  const reset = await client.query<{ stats_reset: Date | null }>(
+    "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()",
+  );
+  const rows = await client.query<{ name: string; writes: string }>(
+    `SELECT format('%s.%s', schemaname, relname) AS name,
+            (n_tup_ins + n_tup_upd + n_tup_del)::text AS writes
+       FROM pg_stat_user_tables`,
+  );
+  return {
+    statsReset: reset.rows[0]?.stats_reset?.toISOString() ?? null,
+    tables: Object.fromEntries(rows.rows.map((r) => [r.name, Number(r.writes)])),
+  };
 }

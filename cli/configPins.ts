@@ -479,6 +479,41 @@ export function withRevisionList(config: StackConfig, revisions: readonly string
   };
 }
 
+/**
+ * The config with `revisions` added to its `rewind:database.migrations.maintenance` (kept
+ * as is when it already lists them all, or has no migrations).
+ */
+export function withMaintenanceList(
+  config: StackConfig,
+  revisions: readonly string[],
+): StackConfig {
+  const database = namespaceObject(config, "rewind:database");
+  if (database === undefined || !isRecord(database.migrations) || revisions.length === 0) {
+    return config;
+  }
+  const have = Array.isArray(database.migrations.maintenance)
+    ? (database.migrations.maintenance as unknown[]).filter(
+        (r): r is string => typeof r === "string",
+      )
+    : [];
+  const missing = revisions.filter((r) => !have.includes(r));
+  if (missing.length === 0) {
+    return config;
+  }
+  const next = {
+    ...database,
+    migrations: { ...database.migrations, maintenance: [...have, ...missing] },
+  };
+  return {
+    ...config,
+    "rewind:database": {
+      value: JSON.stringify(next),
+      objectValue: next,
+      secret: config["rewind:database"]?.secret,
+    },
+  };
+}
+
 /** pulumi.runtime.allConfig()'s shape, which parseConfig reads, from the CLI's JSON config. */
 export function rawConfig(config: StackConfig): Record<string, unknown> {
   return Object.fromEntries(

@@ -13,6 +13,7 @@ import { plan } from "./plan";
 import { release } from "./release";
 import { report } from "./report";
 import { recover } from "./recover";
+import { rehearse } from "./rehearse";
 import { rollback } from "./rollback";
 import { status } from "./status";
 
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   status,
   history,
   plan,
+  rehearse,
   rollback,
   release,
   recover,

@@ -12,6 +12,7 @@ import {
   parseSet,
   pinCommands,
   pinConfig,
+  withMaintenanceList,
   withRevisionList,
 } from "./configPins";
 import { StackAccess, defaultProjectDir, progressPrinter } from "./stackAccess";
@@ -21,28 +22,46 @@ import {
   CurrentState,
   PreviewOutcome,
   RollbackPlan,
+  WritesSince,
   buildRollbackPlan,
   planOrdering,
 } from "../domain/rollbackPlan";
+import { compareIn } from "../domain/revisionOrder";
+import { Rehearsal } from "../domain/rehearsal";
+import { estimateWritesSince } from "../domain/writesSince";
+import { readWriteCounters, withClient } from "../adapters/postgres";
+import { rehearseForPlan } from "./rehearse";
 import { formatRollbackPlan } from "./rollbackPlanText";
-import { HistoryEntry, SnapshotRecord, StackConfig, isGood, readPins } from "../domain/pins";
+import {
+  HistoryEntry,
+  SnapshotRecord,
+  StackConfig,
+  isGood,
+  namespaceObject,
+  readPins,
+} from "../domain/pins";
 import { TargetSelector, resolveTarget } from "./stackHistory";
 import { TARGET_HELP, TARGET_OPTIONS, targetOption } from "./target";
 
 const usage = `Usage: rewind plan (--to-update N | --to-version V | --to-time T) [--restore] [--skip-preview]
-                   [--policy-config NAME] [--json] [--stack S]
+                   [--skip-rehearsal] [--with-data] [--policy-config NAME] [--json] [--stack S]
 
 What \`rewind rollback\` would do, without doing it: app version from → to, schema
 revision from → to and whether every step down has a down script, the snapshot a restore
 would use (the newest checksum-verified one at the target revision), the decision (app only,
-migration down, restore, or refused) with the runbook's method and time target, and the
-\`pulumi preview\` of the target config with the policy pack. \`rewind rollback --dry-run\`
-is the same command.
+migration down, restore, or refused) with the runbook's method and time target, the order
+(app first, or the maintenance order with its expected downtime), and the \`pulumi preview\`
+of the target config with the policy pack. An Alembic downgrade is first rehearsed on a
+throwaway copy of the database (see rewind rehearse): a step whose downgrade fails there makes
+the plan a restore of the snapshot, with what the restore would discard. \`rewind rollback
+--dry-run\` is the same command.
 
 Options:
 ${TARGET_HELP}
   --restore       plan pinning the snapshot to restore as well (when a step down is irreversible)
   --skip-preview  no pulumi preview (faster; the plan is then the planner's alone)
+  --skip-rehearsal  no rehearsal of an Alembic downgrade (each downgrade() then decides when it runs)
+  --with-data     rehearse on a copy of the rows too, not the schema alone
   --policy-config NAME  preview with policy/config/NAME.json instead of the stack's own
   --json          the plan as JSON
 ${COMMON_HELP}
@@ -71,6 +90,10 @@ export async function planRollback(
     io: CliIo;
     quiet: boolean;
     policy?: PolicyPack;
+    /** Rehearse an Alembic downgrade on a copy first. @default true */
+    rehearse?: boolean;
+    /** Copy the rows into the rehearsal too. @default false */
+    withData?: boolean;
   },
 ): Promise<PlannedRollback> {
   const [entries, outputs, currentConfig] = await Promise.all([
@@ -117,20 +140,57 @@ export async function planRollback(
         `${pins.revision ?? "?"} in ${pins.storePath ?? "the backup store"}; nothing to restore`,
     );
   }
-  const restored =
-    options.restore && snapshot !== undefined
-      ? applyLeafPins(target.config, [
-          parseSet(`rewind:restore.snapshot=${snapshot.id}`, target.config),
-        ])
-      : target.config;
   // The target's Alembic list lacks the revision now: pin the current list with it, or the
   // program could not order the two (buildRollbackPlan says so in the plan's notes).
   const ordering = planOrdering(target, current, currentPins);
-  const targetConfig =
+  const rehearsed =
+    options.rehearse !== false &&
+    ordering?.kind === "listed" &&
+    current.revision !== undefined &&
+    pins.revision !== undefined &&
+    compareIn(ordering, current.revision, pins.revision) > 0
+      ? await rehearse(session.name, options, {
+          config: currentConfig,
+          image: currentPins.image ?? pins.image,
+          appVersion: current.appVersion,
+          digest: current.digest,
+          from: current.revision,
+          to: pins.revision,
+          withData: options.withData === true,
+        })
+      : {};
+  const planInput = {
+    stack: session.name,
+    target,
+    current,
+    migrations,
+    migrationsNote: note,
+    currentConfig: currentPins,
+    snapshot,
+    restore: options.restore,
+    rehearsal: rehearsed.rehearsal,
+    rehearsalNote: rehearsed.note,
+  };
+  // Decided once without the preview: the preview must see the restore pin when the plan
+  // falls back to a restore.
+  const first = buildRollbackPlan({ ...planInput, configChanges: [] });
+  const restoring =
+    first.decision === "restore" && first.restorePin !== null && snapshot !== undefined;
+  const restored =
+    restoring && first.restorePin !== pins.restoreSnapshot
+      ? applyLeafPins(target.config, [
+          parseSet(`rewind:restore.snapshot=${first.restorePin}`, target.config),
+        ])
+      : target.config;
+  const listed =
     ordering?.kind === "listed" && ordering.source === "current"
       ? withRevisionList(restored, ordering.order)
       : restored;
+  // The maintenance order declared since the target ran must hold on the way back too.
+  const targetConfig = withMaintenanceList(listed, currentPins.migrationsMaintenance ?? []);
   const writes = pinConfig(currentConfig, targetConfig);
+  const writesSince =
+    restoring && snapshot !== undefined ? await estimateLoss(currentConfig, snapshot) : undefined;
 
   let preview: PreviewOutcome | undefined;
   if (options.preview) {
@@ -148,19 +208,40 @@ export async function planRollback(
   }
 
   const plan = buildRollbackPlan({
-    stack: session.name,
-    target,
-    current,
-    migrations,
-    migrationsNote: note,
-    currentConfig: currentPins,
-    snapshot,
-    restore: options.restore,
+    ...planInput,
     configChanges: writes.changed,
     notes: writes.notes,
     preview,
+    writesSince,
   });
   return { plan, target, entries, targetConfig, writes };
+}
+
+async function rehearse(
+  stack: string,
+  options: { io: CliIo; quiet: boolean },
+  context: Parameters<typeof rehearseForPlan>[0],
+): Promise<{ rehearsal?: Rehearsal; note?: string }> {
+  if (!options.quiet) {
+    options.io.stderr(
+      `Rehearsing alembic downgrade ${context.to} of stack ${stack} on a copy of its database…\n`,
+    );
+  }
+  return rehearseForPlan(context);
+}
+
+/** Rows written since the snapshot, from its manifest's counters and the database's now. */
+async function estimateLoss(config: StackConfig, snapshot: SnapshotRecord): Promise<WritesSince> {
+  const url = namespaceObject(config, "rewind:database")?.url;
+  if (typeof url !== "string") {
+    return { rows: null, basis: "no estimate: the stack's config has no database URL" };
+  }
+  try {
+    const now = await withClient(url, readWriteCounters, { applicationName: "rewind-plan" });
+    return estimateWritesSince(snapshot.writes, now);
+  } catch (error) {
+    return { rows: null, basis: `no estimate: ${(error as Error).message}` };
+  }
 }
 
 function readMigrations(
@@ -211,6 +292,7 @@ export async function restoreCandidate(
         takenAt: m.takenAt,
         reason: m.reason,
         storePath: store,
+        ...(m.writes === undefined ? {} : { writes: m.writes }),
       };
 }
 
@@ -230,6 +312,8 @@ export const plan: Command = {
         ...TARGET_OPTIONS,
         restore: { type: "boolean", default: false },
         "skip-preview": { type: "boolean", default: false },
+        "skip-rehearsal": { type: "boolean", default: false },
+        "with-data": { type: "boolean", default: false },
         "policy-config": { type: "string" },
       },
       io.env,
@@ -244,6 +328,8 @@ export const plan: Command = {
       const { plan: result } = await planRollback(session, to, {
         restore: values.restore === true,
         preview: values["skip-preview"] !== true,
+        rehearse: values["skip-rehearsal"] !== true,
+        withData: values["with-data"] === true,
         io,
         quiet: common.quiet,
         policy: resolvePolicyPack(

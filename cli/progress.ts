@@ -176,6 +176,11 @@ export function classifyFailure(events: readonly EngineEvent[]): FailureCause {
       }
     }
   }
+  // The failed migration's whole error: its last lines are the tool's own (a traceback's end).
+  const migrationError = [...said]
+    .filter(([urn]) => MIGRATION.test(shortType(typeOf(urn))))
+    .map(([, messages]) => messages[0]?.trim())
+    .find((m) => m !== undefined && m !== "");
   const gateFailed = [...failed].some(
     ([urn, type]) =>
       GATE.test(type) || (APP.test(type) && (said.get(urn) ?? []).some((m) => PROBE.test(m))),
@@ -185,5 +190,6 @@ export function classifyFailure(events: readonly EngineEvent[]): FailureCause {
     migrationFailed: [...failed.values()].some((t) => MIGRATION.test(t)),
     failedResources: [...failed.keys()].map((urn) => describe(urn, failed.get(urn))),
     firstError,
+    ...(migrationError === undefined ? {} : { migrationError }),
   };
 }

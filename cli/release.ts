@@ -18,6 +18,7 @@ import {
   pinCommands,
   pinConfig,
   rawConfig,
+  withMaintenanceList,
   withRevisionList,
 } from "./configPins";
 import { EngineOutcome, StackAccess, progressPrinter } from "./stackAccess";
@@ -51,7 +52,8 @@ import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
 import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind release [--set key=value …] [--set-secret key=value …]
-                      [--recover] [--policy-config NAME] [--report FILE] [--notify URL] [--json] [--stack S]
+                      [--recover] [--allow-restore] [--policy-config NAME] [--report FILE]
+                      [--notify URL] [--json] [--stack S]
 
 Previews the --set values with the policy pack (policy/, with policy/config/<stack>.json when
 it exists, as the CI gate), pins them in the stack's config and runs pulumi up. A pin the
@@ -67,6 +69,9 @@ Options:
                     (path syntax; the value keeps the type the key has now; repeatable)
   --set-secret K=V  the same, stored as a secret (rewind:database.url always is)
   --recover         first put right what a killed update left behind (see rewind recover)
+  --allow-restore   when the automatic rollback's migration down fails too, restore the
+                    verified snapshot at the known-good revision (it discards newer writes);
+                    without it the release stops and names the snapshot
   --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --report FILE     after an automatic rollback, write the rollback report (Markdown) there
   --notify URL      after an automatic rollback, POST the chat message (JSON) to this webhook
@@ -92,6 +97,7 @@ export const release: Command = {
         notify: { type: "string" },
         "policy-config": { type: "string" },
         recover: { type: "boolean", default: false },
+        "allow-restore": { type: "boolean", default: false },
       },
       io.env,
     );
@@ -212,7 +218,10 @@ export const release: Command = {
       const failedEntry = (await session.history()).filter((e) => e.kind === "update").at(-1);
       const failedNumber = failedEntry?.number ?? (entries.at(-1)?.number ?? 0) + 1;
       io.stderr(
-        `Release FAILED (update ${failedNumber}, ${causeWords(cause)}): ${outcome.error ?? "pulumi up failed"}\n`,
+        `Release FAILED (update ${failedNumber}, ${causeWords(cause)}): ${outcome.error ?? "pulumi up failed"}\n` +
+          (cause.migrationError === undefined
+            ? ""
+            : `The migration's error, whole:\n${cause.migrationError}\n`),
       );
       const failedPins = failedEntry?.pins ?? {};
       const irreversible =
@@ -248,22 +257,63 @@ export const release: Command = {
         return ExitCode.failed;
       }
 
-      const target = rollbackConfig(
-        choice.to,
-        choice.keepRevision,
-        choice.restoreSnapshot,
-        choice.revisions,
+      // The failed config's maintenance declarations hold on the way back too.
+      const target = withMaintenanceList(
+        rollbackConfig(choice.to, choice.keepRevision, choice.restoreSnapshot, choice.revisions),
+        failedPins.migrationsMaintenance ?? [],
       );
       const writes = pinConfig(await session.config(), target);
       for (const command of pinCommands(writes, session.name)) {
         await session.pulumi(command.args, command.stdin);
       }
       io.stderr(`Rolling back: ${choice.reason}…\n`);
-      const rollbackOutcome = await session.up(
+      let rollbackOutcome = await session.up(
         autoRollbackMessage(choice.to.number, failedNumber, cause, choice.decision),
         progressPrinter(io, common.quiet),
         policy,
       );
+      const back = rollbackOutcome.ok ? undefined : classifyFailure(rollbackOutcome.events);
+      if (back?.migrationFailed === true && choice.decision === "migration-down") {
+        // The way down failed as well: the snapshot at the known-good revision is the way out.
+        const fallback = await restoreCandidate(
+          session.workDir,
+          choice.to.pins.storePath,
+          choice.to.pins.database,
+          choice.to.pins.revision,
+        );
+        io.stderr(
+          `The rollback's migration down FAILED: ${rollbackOutcome.error ?? "pulumi up failed"}\n` +
+            (back.migrationError === undefined ? "" : `${back.migrationError}\n`),
+        );
+        if (fallback !== undefined && values["allow-restore"] === true) {
+          io.stderr(
+            `Restoring snapshot ${fallback.id} (taken ${fallback.takenAt} at ${fallback.revision}) ` +
+              `instead (--allow-restore); what was written after it is discarded…\n`,
+          );
+          const restoreTarget = rollbackConfig(choice.to, undefined, fallback.id, choice.revisions);
+          for (const command of pinCommands(
+            pinConfig(await session.config(), restoreTarget),
+            session.name,
+          )) {
+            await session.pulumi(command.args, command.stdin);
+          }
+          rollbackOutcome = await session.up(
+            autoRollbackMessage(choice.to.number, failedNumber, cause, "restore"),
+            progressPrinter(io, common.quiet),
+            policy,
+          );
+          result.decision = "restore";
+          result.restoredInstead = fallback.id;
+        } else if (fallback !== undefined) {
+          io.stderr(
+            `A verified snapshot exists at revision ${fallback.revision}: ${fallback.id} (taken ` +
+              `${fallback.takenAt}); a restore discards what was written after it. Restore it with: ` +
+              `rewind rollback --to-update ${choice.to.number} --yes --allow-restore ` +
+              `(or rewind release --allow-restore next time)\n`,
+          );
+          result.restoreOffered = fallback.id;
+        }
+      }
       const seconds = secondsSince(io, started);
       if (!rollbackOutcome.ok) {
         // Left at the rollback's pins, the next plain `pulumi up` would go where nobody asked.

@@ -2,7 +2,10 @@
 // config that update ran with (every rewind:* key; secret values written back as secrets),
 // shows the plan and its preview, asks, then runs `pulumi up`, whose HealthGate decides.
 import { UserError } from "../domain/errors";
-import { pinCommands } from "./configPins";
+import { applyLeafPins, parseSet, pinCommands, pinConfig } from "./configPins";
+import { classifyFailure } from "./progress";
+import { RollbackPlan } from "../domain/rollbackPlan";
+import { stamp } from "./rollbackPlanText";
 import { progressPrinter } from "./stackAccess";
 import { openStackChange } from "./stackChange";
 import { COMMON_HELP, CliIo, Command, ExitCode, parseCommand, stringOption } from "./options";
@@ -14,6 +17,7 @@ import { rollbackMessage } from "./rollbackMessages";
 import { formatSeconds, shortDigest } from "./stackHistory";
 
 const usage = `Usage: rewind rollback (--to-update N | --to-version V | --to-time T) [--restore] [--yes]
+                       [--allow-restore] [--skip-rehearsal] [--with-data]
                        [--dry-run] [--policy-config NAME] [--json] [--stack S]
 
 Pins the config an earlier update ran with (all rewind:* keys, secrets kept secret), prints
@@ -27,6 +31,11 @@ ${TARGET_HELP}
   --restore       also pin the newest verified snapshot at the target revision to restore
                   (for a downgrade through a step without a down script)
   -y, --yes       do not ask; required when there is no terminal
+  --allow-restore with --yes: restore the snapshot when the plan falls back to it (a step down
+                  cannot be undone) or when the migration down fails; without it a rollback
+                  that needs a restore stops and says so (a restore discards newer writes)
+  --skip-rehearsal  do not rehearse an Alembic downgrade on a copy of the database first
+  --with-data     rehearse on a copy of the rows too
   --dry-run       only plan: the same as rewind plan with these options
   --policy-config NAME  check with policy/config/NAME.json instead of the stack's own
   --json          the plan and the outcome as JSON on stdout
@@ -46,6 +55,9 @@ export const rollback: Command = {
         ...TARGET_OPTIONS,
         yes: { type: "boolean", short: "y", default: false },
         restore: { type: "boolean", default: false },
+        "allow-restore": { type: "boolean", default: false },
+        "skip-rehearsal": { type: "boolean", default: false },
+        "with-data": { type: "boolean", default: false },
         "dry-run": { type: "boolean", default: false },
         "policy-config": { type: "string" },
       },
@@ -59,11 +71,14 @@ export const rollback: Command = {
     if (values["dry-run"] === true) {
       // Asks nothing and changes nothing, so --yes has no meaning here.
       return planCommand.run(
-        args.filter((a) => a !== "--dry-run" && a !== "--yes" && a !== "-y"),
+        args.filter(
+          (a) => a !== "--dry-run" && a !== "--yes" && a !== "-y" && a !== "--allow-restore",
+        ),
         io,
       );
     }
     const yes = values.yes === true;
+    const allowRestore = values["allow-restore"] === true;
     // Checked before anything runs: a script without --yes must fail fast, not after a preview.
     if (!yes && !io.interactive) {
       throw new UserError(
@@ -90,6 +105,8 @@ export const rollback: Command = {
         io,
         quiet: common.quiet,
         policy,
+        rehearse: values["skip-rehearsal"] !== true,
+        withData: values["with-data"] === true,
       });
       const { plan, target, writes } = planned;
       const report = (outcome: Record<string, unknown>) => {
@@ -117,10 +134,19 @@ export const rollback: Command = {
         return ExitCode.ok;
       }
 
+      if (plan.restoreReason === "irreversible" && yes && !allowRestore) {
+        const why =
+          `the plan restores snapshot ${plan.restorePin} (${plan.reason}); ${lossWords(plan)}. ` +
+          `Run again with --yes --allow-restore to restore, or answer yes without --yes`;
+        io.stderr(`Not rolled back: ${why}. Nothing was changed.\n`);
+        report({ rolledBack: false, reason: why });
+        return ExitCode.failed;
+      }
       if (!yes) {
         const answer = await io.ask(
           `Roll back stack ${session.name} to update ${target.number} ` +
-            `(app ${plan.app.to ?? "?"}, schema ${plan.schema.to ?? "?"}, ${plan.decision})? [y/N] `,
+            `(app ${plan.app.to ?? "?"}, schema ${plan.schema.to ?? "?"}, ${plan.decision}` +
+            `${plan.decision === "restore" ? `: ${lossWords(plan)}` : ""})? [y/N] `,
         );
         if (!/^y(es)?$/i.test(answer.trim())) {
           io.stderr("Cancelled: nothing was changed.\n");
@@ -138,27 +164,103 @@ export const rollback: Command = {
       );
       const started = io.now();
       const outcome = await session.up(message, progressPrinter(io, common.quiet), policy);
-      const seconds = Math.round((io.now().getTime() - started.getTime()) / 1000);
+      let seconds = Math.round((io.now().getTime() - started.getTime()) / 1000);
+      let final = outcome;
+      let restoredInstead: string | undefined;
       if (!outcome.ok) {
+        const cause = classifyFailure(outcome.events);
         io.stderr(
           `Rollback FAILED after ${formatSeconds(seconds)}: ${outcome.error ?? "pulumi up failed"}\n` +
-            `The stack's config now pins update ${target.number}'s config; the deployment did not converge ` +
-            `to it. Fix the cause and run rewind rollback again, or pin another update.\n`,
+            (cause.migrationError === undefined
+              ? ""
+              : `The migration's error, whole:\n${cause.migrationError}\n`),
         );
-        report({ rolledBack: false, message, error: outcome.error ?? null, seconds });
-        return ExitCode.failed;
+        // The way down failed; the snapshot at the target revision is the way out (runbook
+        // method 3), offered, and performed with --allow-restore.
+        const snapshot = plan.snapshot;
+        const offer =
+          cause.migrationFailed && plan.decision !== "restore" && snapshot !== null
+            ? snapshot
+            : undefined;
+        let restore = false;
+        if (offer !== undefined) {
+          const loss = `a restore discards what was written after ${stamp(offer.takenAt)}`;
+          if (allowRestore && yes) {
+            restore = true;
+          } else if (!yes && io.interactive) {
+            const answer = await io.ask(
+              `The migration down failed. Restore snapshot ${offer.id} (taken ${stamp(offer.takenAt)} ` +
+                `at ${offer.revision}) instead? ${loss}. [y/N] `,
+            );
+            restore = /^y(es)?$/i.test(answer.trim());
+          }
+          if (!restore) {
+            io.stderr(
+              `A verified snapshot exists at revision ${offer.revision}: ${offer.id} ` +
+                `(taken ${stamp(offer.takenAt)}); ${loss}. Restore it with: ` +
+                `rewind rollback --to-update ${target.number} --yes --allow-restore\n`,
+            );
+          }
+        }
+        if (!restore || offer === undefined) {
+          io.stderr(
+            `The stack's config now pins update ${target.number}'s config; the deployment did not converge ` +
+              `to it. Fix the cause and run rewind rollback again, or pin another update.\n`,
+          );
+          report({
+            rolledBack: false,
+            message,
+            error: outcome.error ?? null,
+            seconds,
+            restoreOffered: offer?.id ?? null,
+          });
+          return ExitCode.failed;
+        }
+        io.stderr(`Restoring snapshot ${offer.id} instead (--allow-restore)…\n`);
+        const now = await session.config();
+        const pinned = applyLeafPins(planned.targetConfig, [
+          parseSet(`rewind:restore.snapshot=${offer.id}`, planned.targetConfig),
+        ]);
+        for (const command of pinCommands(pinConfig(now, pinned), session.name)) {
+          await session.pulumi(command.args, command.stdin);
+        }
+        final = await session.up(
+          rollbackMessage(String(target.number), true),
+          progressPrinter(io, common.quiet),
+          policy,
+        );
+        seconds = Math.round((io.now().getTime() - started.getTime()) / 1000);
+        if (!final.ok) {
+          io.stderr(
+            `The restore FAILED too after ${formatSeconds(seconds)}: ${final.error ?? "pulumi up failed"}\n` +
+              `A person must take over (rewind status; the snapshot is ${offer.id}).\n`,
+          );
+          report({ rolledBack: false, message, error: final.error ?? null, seconds });
+          return ExitCode.failed;
+        }
+        restoredInstead = offer.id;
       }
-      const o = outcome.outputs;
+      const o = final.outputs;
       if (!common.json) {
         io.stdout(
           `Rolled back stack ${session.name} to update ${target.number} in ${formatSeconds(seconds)}: ` +
             `app ${o.appVersion ?? plan.app.to ?? "?"}${o.digest ? ` (${shortDigest(o.digest)})` : ""}, ` +
             `schema ${o.revision ?? plan.schema.to ?? "?"}` +
-            `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(outcome.changes, "done")}.\n` +
+            `${o.snapshotId ? `, snapshot ${o.snapshotId}` : ""}; ${formatChanges(final.changes, "done")}.\n` +
+            (restoredInstead === undefined
+              ? ""
+              : `The migration down failed; snapshot ${restoredInstead} was restored instead.\n`) +
             `Write the report with: rewind report --stack ${session.name}\n`,
         );
       }
-      report({ rolledBack: true, message, seconds, outputs: o, changes: outcome.changes });
+      report({
+        rolledBack: true,
+        message,
+        seconds,
+        outputs: o,
+        changes: final.changes,
+        restoredInstead: restoredInstead ?? null,
+      });
       return ExitCode.ok;
     } finally {
       lock.release();
@@ -166,3 +268,13 @@ export const rollback: Command = {
     }
   },
 };
+
+/** What a restore discards, in words. */
+function lossWords(plan: RollbackPlan): string {
+  const d = plan.dataLoss;
+  if (d === null) return "a restore discards what was written after the snapshot";
+  return (
+    `a restore discards what was written after ${d.takenAt === "" ? "the snapshot" : stamp(d.takenAt)}` +
+    (d.rowsWrittenSince === null ? "" : ` (about ${d.rowsWrittenSince} rows)`)
+  );
+}

@@ -43,15 +43,24 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
   for (const step of s.stepsDown) {
     more(
       `${step.revision}${step.name === null ? "" : ` ${step.name}`}: ` +
-        (step.reversible === null
-          ? "reversibility unknown (its downgrade() decides)"
-          : step.reversible
-            ? "has a down script"
-            : "no down script (irreversible)"),
+        (s.rehearsal !== null
+          ? step.reversible === null
+            ? "not reached in the rehearsal"
+            : step.reversible
+              ? "undone in the rehearsal"
+              : "its downgrade failed in the rehearsal (irreversible)"
+          : step.reversible === null
+            ? "reversibility unknown (its downgrade() decides)"
+            : step.reversible
+              ? "has a down script"
+              : "no down script (irreversible)"),
     );
   }
   if (s.note !== null) {
-    more(`(${s.note})`);
+    const [first, ...rest] = s.note.split("\n");
+    more(`(${first}${rest.length === 0 ? ")" : ""}`);
+    // The tool's own last lines, whole: a traceback's end names the cause.
+    rest.forEach((line, i) => more(`    ${line}${i === rest.length - 1 ? ")" : ""}`));
   }
 
   row(
@@ -64,6 +73,15 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
   if (plan.restorePin !== null) {
     more(`the pinned config restores ${plan.restorePin}: the database is replaced by it`);
   }
+  if (plan.dataLoss !== null) {
+    const d = plan.dataLoss;
+    more(
+      `DATA LOSS: a restore discards everything written after ${d.takenAt === "" ? "the snapshot" : stamp(d.takenAt)}` +
+        (d.rowsWrittenSince === null
+          ? ` (${d.basis})`
+          : `: about ${d.rowsWrittenSince} ${d.rowsWrittenSince === 1 ? "row" : "rows"} (${d.basis})`),
+    );
+  }
 
   row(
     "decision",
@@ -71,8 +89,30 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
       (plan.targetMinutes === null ? "" : `, target < ${plan.targetMinutes} minutes`),
   );
   more(plan.reason);
+  if (plan.restoreReason === "irreversible") {
+    more(
+      `rewind rollback performs this restore only when a person answers yes, or with --yes --allow-restore`,
+    );
+  }
   if (plan.alternative !== null) {
     more(`alternative: ${plan.alternative}`);
+  }
+  if (plan.order.kind !== "none") {
+    row(
+      "order",
+      plan.order.kind === "maintenance"
+        ? `maintenance (${plan.order.maintenance.join(", ")}): stop the app, migrate, start ${plan.app.to ?? "the pinned version"}`
+        : plan.order.kind === "app first"
+          ? "app first: the pinned version takes over on the newer schema, then the schema goes down; no downtime"
+          : plan.order.kind === "schema first"
+            ? "schema first: migrate up, then switch the app; no downtime"
+            : "restore: stop the app, restore, start the pinned version",
+    );
+    if (plan.order.downtime !== null) {
+      more(
+        `expected downtime: ${plan.order.downtimeSeconds === null ? "" : `up to about ${plan.order.downtimeSeconds}s, `}${plan.order.downtime}`,
+      );
+    }
   }
   if (plan.steps.length > 0) {
     row("steps", plan.steps.join(" → "));

@@ -24,8 +24,16 @@ export interface ReportFacts {
   /** From the failure's detection (or the rollback's start) to the rollback's end. */
   readonly rollbackSeconds: number | null;
   readonly withinTarget: boolean | null;
+  /** `from`: what ran when the rollback started; `to`: what runs at its end. */
   readonly app: { readonly from: string | null; readonly to: string | null };
   readonly revision: { readonly from: string | null; readonly to: string | null };
+  /** The update whose config ran when the rollback started (it kept serving a failed one). */
+  readonly servingUpdate: number | null;
+  /** What the failed update tried, when the rollback followed one. */
+  readonly tried: {
+    readonly app: string | null;
+    readonly revision: string | null;
+  } | null;
   readonly digest: string | null;
   readonly snapshot: { readonly id: string; readonly source: string } | null;
   readonly verified: readonly { readonly ok: boolean; readonly check: string }[];
@@ -110,11 +118,17 @@ export function buildReport(
   const m = method(decision);
   const { severity, basis } = severityOf(parsed, failed, options.severity);
   const row = rows.find((r) => r.number === rollback.number);
+  // What ran when the rollback started: the newest update before it that succeeded (a failed
+  // update's version never took over, the switch being health-gated). What runs at the end:
+  // the rollback's pins once it succeeded, else still what ran before.
+  const serving = updates.slice(0, index).filter(isGood).at(-1);
+  const succeededNow = rollback.result === "succeeded";
+  const end = succeededNow ? rollback : serving;
 
-  const end = rollback.endTime;
+  const ended = rollback.endTime;
   const from = failed?.endTime ?? rollback.startTime;
   const rollbackSeconds =
-    end === undefined ? null : Math.max(0, Math.round((end.getTime() - from.getTime()) / 1000));
+    ended === undefined ? null : Math.max(0, Math.round((ended.getTime() - from.getTime()) / 1000));
   const succeeded = rollback.result === "succeeded";
 
   return {
@@ -133,8 +147,13 @@ export function buildReport(
       rollbackSeconds === null || m.targetMinutes === null || !succeeded
         ? null
         : rollbackSeconds <= m.targetMinutes * 60,
-    app: { from: before?.pins.appVersion ?? null, to: rollback.pins.appVersion ?? null },
-    revision: { from: before?.pins.revision ?? null, to: rollback.pins.revision ?? null },
+    app: { from: serving?.pins.appVersion ?? null, to: end?.pins.appVersion ?? null },
+    revision: { from: serving?.pins.revision ?? null, to: end?.pins.revision ?? null },
+    servingUpdate: serving?.number ?? null,
+    tried:
+      failed === undefined
+        ? null
+        : { app: failed.pins.appVersion ?? null, revision: failed.pins.revision ?? null },
     digest: row?.digest ?? null,
     snapshot:
       row?.snapshotId == null
@@ -246,7 +265,13 @@ function verifiedChecks(
     if (gate.startup !== undefined) checks.push(probe(`startup GET ${gate.startup}`));
     if (gate.live !== undefined) checks.push(probe(`liveness GET ${gate.live}`));
     if (gate.ready !== undefined) checks.push(probe(`readiness GET ${gate.ready}`));
-    for (const s of gate.smoke) checks.push(probe(`smoke GET ${s.path} answers ${s.expectStatus}`));
+    for (const s of gate.smoke)
+      checks.push(
+        probe(
+          `smoke GET ${s.path} answers ${s.expectStatus}${s.maxMs === undefined ? "" : ` within ${s.maxMs} ms`}`,
+        ),
+      );
+    for (const d of gate.dependencies ?? []) checks.push(probe(`dependency ${d}`));
     for (const q of gate.sql)
       checks.push(probe(`SQL \`${q.query}\` returns at least ${q.minRows} rows`));
   }
@@ -331,18 +356,19 @@ export function formatReport(r: ReportFacts): string {
     `**Severity**: ${r.severity} (${r.severityBasis})  `,
     `**Rollback Method**: ${r.method} — ${r.decision}  `,
     `**Rollback Time**: ${time}  `,
+    ...(r.decision === "restore" && r.snapshot !== null
+      ? [
+          `**Data loss**: a restore discards what was written after its snapshot: ` +
+            `\`${r.snapshot.id}\`${takenFromId(r.snapshot.id)}  `,
+        ]
+      : []),
     `**Root Cause**: _to be filled in (see "Root cause" below)_  `,
     `**Prevention**: _to be filled in (see "Prevention" below)_  `,
     `**Status**: ${r.status}${r.status === "Pending" ? ` — rollback update ${r.rollback.update} ${r.rollback.result}` : ""}`,
     "",
     "### Versions",
     "",
-    `| | before${r.failed === null ? "" : ` (update ${r.failed.update}, ${r.failed.result})`} | after (update ${r.rollback.update}) |`,
-    "|---|---|---|",
-    `| app version | ${cell(r.app.from)} | ${cell(r.app.to)} |`,
-    `| schema revision | ${cell(r.revision.from)} | ${cell(r.revision.to)} |`,
-    `| image digest | - | ${cell(r.digest)} |`,
-    `| snapshot | - | ${r.snapshot === null ? "-" : `${cell(r.snapshot.id)} (${r.snapshot.source})`} |`,
+    ...versionsTable(r, cell),
     "",
     `Rollback update ${r.rollback.update} started ${stamp(r.rollback.startTime)}, ` +
       `${r.rollback.endTime === null ? "still running" : `ended ${stamp(r.rollback.endTime)} (${r.rollback.result})`}` +
@@ -374,6 +400,37 @@ export function formatReport(r: ReportFacts): string {
   return lines.join("\n");
 }
 
+// "before" is what ran when the rollback started, "after" what runs at its end; a failed
+// update's own version is a column of its own: it was tried, it never served.
+function versionsTable(r: ReportFacts, cell: (v: string | null) => string): string[] {
+  const tried = r.tried !== null && r.failed !== null;
+  const before = `before: running when the rollback started${r.servingUpdate === null ? "" : ` (update ${r.servingUpdate})`}`;
+  const after =
+    r.status === "Resolved"
+      ? `after: running at the end (update ${r.rollback.update})`
+      : `after: still running (rollback update ${r.rollback.update} ${r.rollback.result})`;
+  const row = (label: string, triedCell: string, a: string, b: string) =>
+    `| ${label} |${tried ? ` ${triedCell} |` : ""} ${a} | ${b} |`;
+  return [
+    `| |${tried ? ` tried (update ${r.failed!.update}, ${r.failed!.result}) |` : ""} ${before} | ${after} |`,
+    `|---|${tried ? "---|" : ""}---|---|`,
+    row("app version", cell(r.tried?.app ?? null), cell(r.app.from), cell(r.app.to)),
+    row(
+      "schema revision",
+      cell(r.tried?.revision ?? null),
+      cell(r.revision.from),
+      cell(r.revision.to),
+    ),
+    row("image digest", "-", "-", cell(r.status === "Resolved" ? r.digest : null)),
+    row(
+      "snapshot",
+      "-",
+      "-",
+      r.snapshot === null ? "-" : `${cell(r.snapshot.id)} (${r.snapshot.source})`,
+    ),
+  ];
+}
+
 /**
  * The chat message: `text` for Slack, Mattermost or Rocket.Chat incoming webhooks, and the
  * facts under `rewind` for anything that reads JSON.
@@ -383,7 +440,11 @@ export function webhookPayload(r: ReportFacts): Record<string, unknown> {
     `${a.from ?? "?"} → ${a.to ?? "?"}`;
   const text =
     `${r.status === "Resolved" ? "Rolled back" : "Rollback FAILED"} on stack ${r.stack}: ` +
-    `app ${move(r.app)}, schema ${move(r.revision)} (${r.method})` +
+    `app ${move(r.app)}, schema ${move(r.revision)}` +
+    (r.tried === null
+      ? ""
+      : ` (update ${r.failed?.update ?? "?"} tried app ${r.tried.app ?? "?"}, schema ${r.tried.revision ?? "?"})`) +
+    ` (${r.method})` +
     (r.rollbackSeconds === null ? "" : ` in ${formatSeconds(r.rollbackSeconds)}`) +
     `. Severity: ${r.severity}. Status: ${r.status}. ${r.issue}`;
   return {
@@ -399,6 +460,7 @@ export function webhookPayload(r: ReportFacts): Record<string, unknown> {
       issue: r.issue,
       app: r.app,
       revision: r.revision,
+      tried: r.tried,
       digest: r.digest,
       snapshotId: r.snapshot?.id ?? null,
       rollbackSeconds: r.rollbackSeconds,
@@ -407,4 +469,10 @@ export function webhookPayload(r: ReportFacts): Record<string, unknown> {
       endedAt: r.rollback.endTime,
     },
   };
+}
+
+// Snapshot ids start with the time they were taken (domain/snapshotId.ts).
+function takenFromId(id: string): string {
+  const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-/.exec(id);
+  return m === null ? "" : `, taken ${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}Z`;
 }

@@ -41,6 +41,15 @@ export interface HistoryRow {
    * database whose takenAt lies within the update; `restored`: the update newly pinned it.
    */
   readonly snapshotSource: "outputs" | "taken" | "restored" | null;
+  /**
+   * For a failed update: what kept serving, the newest update before it that succeeded (a
+   * failed update's version never took over: the switch is health-gated). Null otherwise.
+   */
+  readonly keptServing: {
+    readonly update: number;
+    readonly appVersion: string | null;
+    readonly revision: string | null;
+  } | null;
 }
 
 // History times are whole seconds; a snapshot taken in the update's last second still counts.
@@ -62,7 +71,10 @@ export function historyRows(
   const newest = entries.at(-1);
   const taken = snapshotIndex(snapshots);
   let previousRestore: string | undefined;
+  let good: HistoryEntry | undefined;
   const rows = entries.map((entry): HistoryRow => {
+    const served = good;
+    if (isGood(entry)) good = entry;
     const { pins } = entry;
     const fromOutputs =
       outputs !== undefined &&
@@ -112,6 +124,14 @@ export function historyRows(
       revision: (fromOutputs ? outputs.revision : undefined) ?? pins.revision ?? null,
       snapshotId,
       snapshotSource,
+      keptServing:
+        entry.kind === "update" && entry.result === "failed" && served !== undefined
+          ? {
+              update: served.number,
+              appVersion: served.pins.appVersion ?? null,
+              revision: served.pins.revision ?? null,
+            }
+          : null,
     };
   });
   return rows.reverse();
@@ -174,7 +194,7 @@ export function formatHistoryTable(rows: readonly HistoryRow[]): string {
     String(r.number),
     r.startTime.replace("T", " ").replace(/\.\d+Z$/, "Z"),
     r.kind === "update" ? r.result : `${r.kind} ${r.result}`,
-    r.appVersion ?? "-",
+    `${r.appVersion ?? "-"}${r.keptServing === null ? "" : ` (tried; ${r.keptServing.appVersion ?? "?"} kept serving)`}`,
     r.digest === null ? "-" : shortDigest(r.digest),
     r.revision ?? "-",
     r.snapshotId === null

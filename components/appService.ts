@@ -30,6 +30,10 @@ export interface AppHealthArgs {
    * @default 60
    */
   timeoutSeconds?: number;
+  /** A worker without HTTP: ready once its process stays up this long. @default HTTP */
+  upSeconds?: number;
+  /** A worker without HTTP: ready once this command, run inside it, exits 0. @default HTTP */
+  command?: string[];
 }
 
 /** Arguments of an AppService: one service of the app, on the Docker target. */
@@ -74,6 +78,11 @@ export interface AppServiceArgs {
    * @default false
    */
   protect?: boolean;
+  /**
+   * `host:container[:ro]` bind mounts of every replica (`rewind:app.mounts`).
+   * @default none
+   */
+  mounts?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Repository of the front-door proxy's image, HAProxy (tag `HAPROXY_IMAGE_VERSION`, built by
    * scripts/images).
@@ -177,6 +186,7 @@ export class AppService extends pulumi.ComponentResource {
         drainSeconds: args.drainSeconds ?? 30,
         registryUsername: username,
         registryPassword: password,
+        ...(args.mounts === undefined ? {} : { mounts: args.mounts }),
       },
       { parent: this, protect: args.protect ?? false },
     );
@@ -208,5 +218,7 @@ export function withHealthDefaults(health: AppHealthArgs) {
     ready: health.ready ?? "/healthz/ready",
     ...(health.startup === undefined ? {} : { startup: health.startup }),
     timeoutSeconds: health.timeoutSeconds ?? 60,
+    ...(health.upSeconds === undefined ? {} : { upSeconds: health.upSeconds }),
+    ...(health.command === undefined ? {} : { command: health.command }),
   };
 }

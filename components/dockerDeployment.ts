@@ -39,6 +39,8 @@ export interface DockerDeploymentArgs {
    * @default "" (anonymous)
    */
   registryPassword?: pulumi.Input<string>;
+  /** `host:container[:ro]` binds of every replica (`rewind:app.mounts`). @default none */
+  mounts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**

@@ -23,6 +23,12 @@ export interface HealthGateArgs {
   databaseUrl: pulumi.Input<string>;
   /** Whether the gate runs at all (policy: mandatory in production). @default true */
   enabled?: pulumi.Input<boolean>;
+  /** Dependencies that must accept a TCP connection (Redis, a queue). @default none */
+  tcp?: pulumi.Input<{ name: string; host: string; port: number }[]>;
+  /** Dependency commands run in a container of `image`; exit 0 passes. @default none */
+  command?: pulumi.Input<{ name: string; command: string[] }[]>;
+  /** `repo@sha256:…` the dependency commands run in (the app's). @default none */
+  image?: pulumi.Input<string>;
   /**
    * Changes whenever what is being gated changes (app digest, schema revision), so the gate
    * runs again after every such change and only then: Pulumi's `replacementTrigger`, not an
@@ -35,6 +41,8 @@ export interface HealthGateArgs {
 const PATH = healthSchema.shape.live;
 const SMOKE = gateSchema.shape.smoke.unwrap().element;
 const SQL = gateSchema.shape.sql.unwrap().element;
+const TCP = gateSchema.shape.tcp.unwrap().element;
+const COMMAND = gateSchema.shape.command.unwrap().element;
 
 function isHttpUrl(value: unknown): boolean {
   try {
@@ -65,6 +73,12 @@ function check(name: string, args: HealthGateArgs): void {
   if (isPlain(args.sql)) {
     args.sql.forEach((query, i) => checks.schema(`sql[${i}]`, query, SQL));
   }
+  if (isPlain(args.tcp)) {
+    args.tcp.forEach((dep, i) => checks.schema(`tcp[${i}]`, dep, TCP));
+  }
+  if (isPlain(args.command)) {
+    args.command.forEach((dep, i) => checks.schema(`command[${i}]`, dep, COMMAND));
+  }
   checks.throwIfAny();
 }
 
@@ -87,7 +101,12 @@ export class HealthGate extends pulumi.CustomResource {
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     check(name, args);
-    const { trigger, ...inputs } = args;
+    // Dependencies are registered only when declared, so other gates' inputs stay as they were.
+    const { trigger, tcp, command, image, ...inputs } = args;
+    const dependencies = {
+      ...(tcp === undefined ? {} : { tcp }),
+      ...(command === undefined ? {} : { command, image }),
+    };
     super(
       HealthGate.__pulumiType,
       name,
@@ -97,6 +116,7 @@ export class HealthGate extends pulumi.CustomResource {
         smoke: args.smoke ?? [],
         sql: args.sql ?? [],
         enabled: args.enabled ?? true,
+        ...dependencies,
         passed: undefined,
         checkedAt: undefined,
       },

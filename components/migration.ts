@@ -84,6 +84,20 @@ export interface MigrationArgs {
    * @default "container"
    */
   runner?: pulumi.Input<"container" | "kubernetes-job">;
+  /**
+   * The maintenance order (`rewind:database.migrations.maintenance`): the app containers of these
+   * services are stopped before the first step runs, and started again if the migration fails.
+   * @default [] (nothing is stopped)
+   */
+  stopServices?: pulumi.Input<pulumi.Input<string>[]>;
+  /** `<project>/<stack>` of the containers `stopServices` names. @default "" (any stack's) */
+  stackId?: pulumi.Input<string>;
+  /**
+   * Start the stopped containers again after a migration that succeeded (no app step follows
+   * to start the pinned version).
+   * @default false
+   */
+  restartStopped?: pulumi.Input<boolean>;
 }
 
 const TOOLS: readonly unknown[] = ["sql", "alembic", "command"] satisfies MigrationTool[];
@@ -203,6 +217,14 @@ export class Migration extends pulumi.CustomResource {
         alembicDir: args.alembicDir ?? "",
         alembicConfig: args.alembicConfig ?? "",
         runner: args.runner ?? "container",
+        // Registered only for the maintenance order, so other releases' inputs stay as they were.
+        ...(args.stopServices === undefined
+          ? {}
+          : {
+              stopServices: args.stopServices,
+              stackId: args.stackId ?? "",
+              restartStopped: args.restartStopped ?? false,
+            }),
         appliedSteps: undefined,
       },
       resourceOptions("Migration", opts, {

@@ -14,6 +14,8 @@ import { Restore } from "./restore";
 import { BASE, Revision } from "../domain/revision";
 import { migrationJobManifest } from "../domain/kubernetesManifest";
 import { alembicArgv } from "../adapters/alembic";
+import { mountBinds, withMountItems } from "../domain/mounts";
+import { DEFAULT_VOLUMES_ROOT } from "../domain/backupItem";
 
 /** Arguments of a Release: the validated pins, what runs now, and the plan between them. */
 export interface ReleaseArgs {
@@ -42,6 +44,8 @@ export interface ReleaseArgs {
 /** What the gate and the Release's outputs read of the app, whichever the target. */
 interface DeployedApp {
   readonly digest: pulumi.Output<string>;
+  /** `repo@sha256:…`: the gate's command checks run in this image. */
+  readonly ref: pulumi.Output<string>;
   readonly url: pulumi.Output<string>;
 }
 
@@ -79,6 +83,9 @@ export class Release extends pulumi.ComponentResource {
     // not the inputs the state also records, so a plain URL would be stored in the clear.
     const databaseUrl = pulumi.secret(args.databaseUrl);
     const services = config.app.services ?? [];
+    // The files the app uses: every process binds them, and snapshots hold exactly them.
+    const mounts = config.app.mounts ?? [];
+    const volumesRoot = config.backup.volumesRoot ?? DEFAULT_VOLUMES_ROOT;
 
     const cluster = config.kubernetes;
     if ((config.target === "kubernetes") !== (cluster !== undefined)) {
@@ -130,7 +137,8 @@ export class Release extends pulumi.ComponentResource {
               revision: args.currentRevision,
               appVersion: args.currentAppVersion ?? "none",
               storePath,
-              include: config.backup.include,
+              include: withMountItems(config.backup.include, mounts),
+              ...(config.backup.volumesRoot === undefined ? {} : { volumesRoot }),
               retain: config.backup.retain,
               reason: `migrate ${args.currentRevision}->${config.database.revision}`,
               // The snapshot the config pins for restore is never pruned (issue 11).
@@ -160,6 +168,16 @@ export class Release extends pulumi.ComponentResource {
               snapshotRevision: backup ? args.currentRevision : "",
               storePath,
               lockTimeoutSeconds: config.database.lockTimeoutSeconds,
+              // The maintenance order: every process stops before the migration (a worker on
+              // the other schema breaks as the app does); the app step then starts the pinned
+              // version, or, when the version does not change, the stopped ones start again.
+              ...((plan.maintenance ?? []).length > 0
+                ? {
+                    stopServices: [config.app.name, ...services.map((s) => s.name)],
+                    stackId: args.stackId,
+                    restartStopped: !plan.steps.includes("app"),
+                  }
+                : {}),
               ...tool.inputs,
             },
             { ...opts, dependsOn: [...(opts.dependsOn as pulumi.Resource[]), ...tool.runs] },
@@ -196,6 +214,10 @@ export class Release extends pulumi.ComponentResource {
               timeoutSeconds: config.app.health.timeoutSeconds,
               smoke: config.gate.smoke,
               sql: config.gate.sql,
+              ...(config.gate.tcp === undefined ? {} : { tcp: config.gate.tcp }),
+              ...(config.gate.command === undefined
+                ? {}
+                : { command: config.gate.command, image: app.ref }),
               databaseUrl,
               enabled: config.gate.enabled,
               trigger: pulumi.interpolate`${app.digest}@${migration.revision}`,
@@ -237,7 +259,13 @@ export class Release extends pulumi.ComponentResource {
     env: pulumi.Output<Record<string, string>>,
     opts: pulumi.ComponentResourceOptions,
   ): AppService[] {
-    const { app } = args.config;
+    const { app, backup } = args.config;
+    // The files the app uses: every process binds them (snapshots hold exactly them).
+    const mounts = app.mounts ?? [];
+    const binds =
+      mounts.length === 0
+        ? {}
+        : { mounts: mountBinds(mounts, backup.volumesRoot ?? DEFAULT_VOLUMES_ROOT) };
     // The password a secret whatever the config held: it reaches the deployments' state.
     const registry =
       app.registry === undefined
@@ -258,6 +286,7 @@ export class Release extends pulumi.ComponentResource {
           protect: app.protect,
           drainSeconds: app.drainSeconds,
           registry,
+          ...binds,
         },
         opts,
       ),
@@ -273,10 +302,12 @@ export class Release extends pulumi.ComponentResource {
               port: service.port,
               command: service.command,
               env,
-              health: app.health,
+              // A worker without HTTP is ready by its own kind (issue 11).
+              health: { ...app.health, ...(service.readiness ?? {}) },
               stackId: args.stackId,
               drainSeconds: app.drainSeconds,
               registry,
+              ...binds,
             },
             opts,
           ),

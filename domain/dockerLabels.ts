@@ -35,6 +35,8 @@ export interface ReplicaSpecInput {
   readonly ref: string;
   readonly command: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Binds; part of the spec only when there are some, so older replicas stay current. */
+  readonly mounts?: readonly string[];
 }
 
 /**
@@ -46,7 +48,13 @@ export function replicaSpec(input: ReplicaSpecInput): string {
   const env = Object.keys(input.env)
     .sort()
     .map((k) => [k, input.env[k]]);
-  const canonical = JSON.stringify({ ref: input.ref, command: input.command, env });
+  const mounts = input.mounts ?? [];
+  const canonical = JSON.stringify({
+    ref: input.ref,
+    command: input.command,
+    env,
+    ...(mounts.length === 0 ? {} : { mounts }),
+  });
   return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
 

@@ -4,8 +4,16 @@
 /** One check of a gate, in the order it runs. */
 export type GateCheck =
   | { readonly kind: "startup" | "live" | "ready"; readonly path: string }
-  | { readonly kind: "smoke"; readonly path: string; readonly expectStatus: number }
-  | { readonly kind: "sql"; readonly query: string; readonly minRows: number };
+  | {
+      readonly kind: "smoke";
+      readonly path: string;
+      readonly expectStatus: number;
+      /** The longest the answer may take; none when absent. */
+      readonly maxMs?: number;
+    }
+  | { readonly kind: "sql"; readonly query: string; readonly minRows: number }
+  | { readonly kind: "tcp"; readonly name: string; readonly host: string; readonly port: number }
+  | { readonly kind: "command"; readonly name: string; readonly command: readonly string[] };
 
 /** What a check observed. */
 export interface CheckResult {
@@ -20,13 +28,22 @@ export interface GateSpec {
   readonly live: string;
   readonly ready: string;
   readonly startup?: string;
-  readonly smoke: readonly { readonly path: string; readonly expectStatus: number }[];
+  readonly smoke: readonly {
+    readonly path: string;
+    readonly expectStatus: number;
+    readonly maxMs?: number;
+  }[];
   readonly sql: readonly { readonly query: string; readonly minRows: number }[];
+  /** @default [] */
+  readonly tcp?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
+  /** @default [] */
+  readonly command?: readonly { readonly name: string; readonly command: readonly string[] }[];
 }
 
 /**
  * The checks in order: startup first (a slow starter must not fail its liveness probe), then
- * liveness and readiness, then the smoke requests and SQL checks of the runbooks.
+ * liveness and readiness, then the smoke requests and SQL checks of the runbooks, then the
+ * dependencies (TCP connections, commands in the app's image).
  */
 export function gateChecks(spec: GateSpec): GateCheck[] {
   return [
@@ -35,6 +52,8 @@ export function gateChecks(spec: GateSpec): GateCheck[] {
     { kind: "ready", path: spec.ready },
     ...spec.smoke.map((s) => ({ kind: "smoke" as const, ...s })),
     ...spec.sql.map((q) => ({ kind: "sql" as const, ...q })),
+    ...(spec.tcp ?? []).map((t) => ({ kind: "tcp" as const, ...t })),
+    ...(spec.command ?? []).map((c) => ({ kind: "command" as const, ...c })),
   ];
 }
 
@@ -46,7 +65,14 @@ export function describeCheck(check: GateCheck): string {
     case "ready":
       return `${check.kind} probe GET ${check.path}`;
     case "smoke":
-      return `smoke GET ${check.path} (expects ${check.expectStatus})`;
+      return (
+        `smoke GET ${check.path} (expects ${check.expectStatus}` +
+        `${check.maxMs === undefined ? "" : ` within ${check.maxMs} ms`})`
+      );
+    case "tcp":
+      return `dependency ${check.name}: TCP ${check.host}:${check.port}`;
+    case "command":
+      return `dependency ${check.name}: ${JSON.stringify(check.command)} exits 0`;
     case "sql":
       return `SQL check \`${check.query}\` (expects at least ${check.minRows} rows)`;
     default: {
@@ -59,6 +85,22 @@ export function describeCheck(check: GateCheck): string {
 /** Whether an HTTP status passes a check: probes want any 2xx, smoke requests their status. */
 export function statusPasses(check: GateCheck, status: number): boolean {
   return check.kind === "smoke" ? status === check.expectStatus : status >= 200 && status < 300;
+}
+
+/**
+ * Whether a smoke answer passes: its status, and its time within `maxMs` when set.
+ * @returns what was observed when it fails, undefined when it passes.
+ */
+export function smokeProblem(
+  check: GateCheck & { kind: "smoke" },
+  status: number,
+  ms: number,
+): string | undefined {
+  if (status !== check.expectStatus) return `answered ${status}`;
+  if (check.maxMs !== undefined && ms > check.maxMs) {
+    return `answered ${status} in ${Math.round(ms)} ms, over the ${check.maxMs} ms limit`;
+  }
+  return undefined;
 }
 
 /** The verdict of a gate: passed, or the message that fails the update, naming every failure. */

@@ -1,6 +1,7 @@
 // A stack's updates as Rewind reads them: each update numbered, with the config it ran with
 // and the pins that config holds (app version, revision, restore, store, migrations, gate).
 // Pure: the CLI reads the history through the Automation API and hands it here.
+import { WriteCounters } from "./writesSince";
 
 /**
  * One config value as `pulumi stack history --json --show-secrets` and `pulumi config --json`
@@ -45,6 +46,10 @@ export interface Pins {
    * order the program plans by, since Alembic's ids carry none.
    */
   readonly migrationsRevisions?: readonly string[];
+  /** `rewind:database.migrations.maintenance`: revisions migrated with the app stopped. */
+  readonly migrationsMaintenance?: readonly string[];
+  /** `rewind:app.health.timeoutSeconds` (60 when absent): how long a new version may take. */
+  readonly healthTimeoutSeconds?: number;
   readonly gate?: GatePins;
 }
 
@@ -54,8 +59,14 @@ export interface GatePins {
   readonly live?: string;
   readonly ready?: string;
   readonly startup?: string;
-  readonly smoke: readonly { readonly path: string; readonly expectStatus: number }[];
+  readonly smoke: readonly {
+    readonly path: string;
+    readonly expectStatus: number;
+    readonly maxMs?: number;
+  }[];
   readonly sql: readonly { readonly query: string; readonly minRows: number }[];
+  /** Dependency checks (TCP, commands), by name, for the report. @default [] */
+  readonly dependencies?: readonly string[];
 }
 
 /** One update of the stack, numbered, with its pins. */
@@ -136,6 +147,8 @@ export function readPins(config: StackConfig): Pins {
     migrationsTool: text(migrations.tool),
     migrationsDir: text(migrations.dir),
     migrationsRevisions: textList(migrations.revisions),
+    migrationsMaintenance: textList(migrations.maintenance),
+    healthTimeoutSeconds: positive((isRecord(app.health) ? app.health : {}).timeoutSeconds),
     gate: readGate(config, app),
   };
 }
@@ -154,7 +167,18 @@ function readGate(config: StackConfig, app: Record<string, unknown>): GatePins {
     smoke: list(gate.smoke).map((s) => ({
       path: text(s.path) ?? "/",
       expectStatus: Number(s.expectStatus ?? 200),
+      ...(s.maxMs === undefined ? {} : { maxMs: Number(s.maxMs) }),
     })),
+    ...(list(gate.tcp).length + list(gate.command).length === 0
+      ? {}
+      : {
+          dependencies: [
+            ...list(gate.tcp).map(
+              (t) => `${text(t.name) ?? "?"} (TCP ${String(t.host)}:${String(t.port)})`,
+            ),
+            ...list(gate.command).map((c) => `${text(c.name) ?? "?"} (a command exits 0)`),
+          ],
+        }),
     sql: list(gate.sql).map((s) => ({
       query: text(s.query) ?? "",
       minRows: Number(s.minRows ?? 1),
@@ -186,6 +210,8 @@ export interface SnapshotRecord {
   readonly reason?: string;
   /** Where the snapshot lives. */
   readonly storePath: string;
+  /** The database's write counters when it was taken (newer manifests). */
+  readonly writes?: WriteCounters;
 }
 
 /** Whether an update finished and can be pinned again: a succeeded `update`. */
@@ -206,6 +232,11 @@ export function lastKnownGood(
 
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function positive(value: unknown): number | undefined {
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 function textList(value: unknown): string[] | undefined {

@@ -1,5 +1,6 @@
 import { InternalError } from "./errors";
 import { BASE, Revision, compareInOrder, compareRevisions } from "./revision";
+import { listedStepsDown } from "./revisionOrder";
 
 /** What a release does to the schema, or that it restores, or that only the app moves. */
 export type Direction = "initial" | "upgrade" | "downgrade" | "restore" | "app-only" | "none";
@@ -60,6 +61,12 @@ export interface PlanInput {
    * @default true
    */
   readonly gateEnabled?: boolean;
+  /**
+   * Revisions declared to need the maintenance order (`rewind:database.migrations.maintenance`):
+   * a rename or a split, where neither app version runs on the other's schema.
+   * @default [] (expand/contract: the app switches while the other schema is in place)
+   */
+  readonly maintenance?: readonly Revision[];
 }
 
 /** The plan of one release. */
@@ -70,6 +77,12 @@ export interface Plan {
   readonly decision: Decision;
   /** One sentence for `rewind plan` and the rollback report. */
   readonly reason: string;
+  /**
+   * The declared maintenance revisions this migration crosses: the app is stopped before the
+   * migration and the other version started after it (downtime instead of a broken app).
+   * Empty or absent: the usual order, no downtime.
+   */
+  readonly maintenance?: readonly Revision[];
 }
 
 /**
@@ -128,6 +141,8 @@ export function planRelease(input: PlanInput): Plan {
     : `app stays at ${desired.appVersion}`;
   const order =
     input.order === undefined ? compareRevisions(from, to) : compareInOrder(input.order, from, to);
+  const maintenance = crossedRevisions(input.maintenance ?? [], input.order, from, to);
+  const stopped = maintenance.length === 0 ? "" : maintenanceNote(maintenance);
 
   switch (order) {
     case -1:
@@ -137,7 +152,10 @@ export function planRelease(input: PlanInput): Plan {
         decision: "migration-up",
         reason:
           `schema ${from} → ${to} (up), ${appMove}: ` +
-          `${backup ? "back up, " : ""}migrate up, then switch the app`,
+          (stopped === ""
+            ? `${backup ? "back up, " : ""}migrate up, then switch the app`
+            : `${stopped}: ${backup ? "back up, " : ""}stop the app, migrate up, then start app ${desired.appVersion}`),
+        ...(maintenance.length > 0 ? { maintenance } : {}),
       };
     case 1:
       if (input.irreversible.length > 0) {
@@ -149,6 +167,17 @@ export function planRelease(input: PlanInput): Plan {
             `schema ${from} → ${to} passes through ${plural(input.irreversible.length, "irreversible step")} ` +
             `${input.irreversible.join(", ")} (no down script); ` +
             `pin a snapshot to restore instead (rewind:restore.snapshot)`,
+        };
+      }
+      if (maintenance.length > 0) {
+        return {
+          direction: "downgrade",
+          steps: finish([...migration, ...app]),
+          decision: "migration-down",
+          reason:
+            `schema ${from} → ${to} (${downNote(input)}), ${appMove}: ${stopped}: ` +
+            `${backup ? "back up, " : ""}stop the app, migrate down, then start app ${desired.appVersion}`,
+          maintenance,
         };
       }
       return {
@@ -239,6 +268,32 @@ export function rollbackDecision(failure: Failure): {
     };
   }
   return { decision: "none", reason: "nothing failed: no rollback needed" };
+}
+
+/**
+ * The declared revisions a migration between `from` and `to` applies or undoes: those above the
+ * lower revision up to and including the higher one (listed order for Alembic, numbers for sql).
+ */
+export function crossedRevisions(
+  declared: readonly Revision[],
+  order: readonly Revision[] | undefined,
+  from: Revision,
+  to: Revision,
+): Revision[] {
+  if (declared.length === 0) return [];
+  if (order !== undefined) {
+    const crossed = [...listedStepsDown(order, from, to), ...listedStepsDown(order, to, from)];
+    return crossed.filter((r) => declared.includes(r));
+  }
+  const [low, high] = compareRevisions(from, to) <= 0 ? [from, to] : [to, from];
+  return declared.filter((r) => compareRevisions(r, low) > 0 && compareRevisions(r, high) <= 0);
+}
+
+function maintenanceNote(revisions: readonly Revision[]): string {
+  return (
+    `maintenance order for ${revisions.join(", ")} (rewind:database.migrations.maintenance: ` +
+    `the app cannot run on the other schema, so it stops during the migration)`
+  );
 }
 
 // Down scripts are known for numbered sql migrations; a tool with its own ordering (Alembic)

@@ -5,6 +5,7 @@
 import { MigrationSet, stepsBetween } from "./migrationSet";
 import { HistoryEntry, Pins, SnapshotRecord } from "./pins";
 import { Decision, Plan, Step, planRelease, rollbackDecision } from "./planner";
+import { Rehearsal, rehearsedSteps } from "./rehearsal";
 import { BASE } from "./revision";
 import { Ordering, compareIn, listedStepsDown, revisionOrdering } from "./revisionOrder";
 
@@ -72,6 +73,44 @@ export interface RollbackPlanInput {
   readonly configChanges: readonly string[];
   readonly notes?: readonly string[];
   readonly preview?: PreviewOutcome;
+  /** The downgrade rehearsed on a copy of the database (Alembic), when one ran. */
+  readonly rehearsal?: Rehearsal;
+  /** Why no rehearsal ran, when one was wanted. */
+  readonly rehearsalNote?: string;
+  /** Rows written since the restore candidate was taken, estimated; for the data-loss warning. */
+  readonly writesSince?: WritesSince;
+}
+
+/** An estimate of the rows written since a snapshot. */
+export interface WritesSince {
+  /** null when it cannot be estimated (no counters in the snapshot, statistics reset). */
+  readonly rows: number | null;
+  /** How it was estimated, in a person's words. */
+  readonly basis: string;
+}
+
+/** In which order the app and the schema move, and the downtime that costs. */
+export interface MigrationOrder {
+  /**
+   * `app first`: the old app takes over on the newer schema, then the schema goes down;
+   * `schema first`: up, then the app; `maintenance`: the app stops, the schema moves, the other
+   * version starts; `restore`: the app stops for the restore; `none`: the schema stays.
+   */
+  readonly kind: "app first" | "schema first" | "maintenance" | "restore" | "none";
+  /** The declared maintenance revisions crossed (rewind:database.migrations.maintenance). */
+  readonly maintenance: readonly string[];
+  /** Expected downtime, an upper bound in seconds; null when none is expected or unknown. */
+  readonly downtimeSeconds: number | null;
+  /** What the downtime is made of; null when there is none. */
+  readonly downtime: string | null;
+}
+
+/** What a restore throws away. */
+export interface DataLoss {
+  readonly snapshotId: string;
+  readonly takenAt: string;
+  readonly rowsWrittenSince: number | null;
+  readonly basis: string;
 }
 
 /** One step down, for "whether every step down is reversible". */
@@ -100,6 +139,8 @@ export interface RollbackPlan {
     readonly source: CurrentState["source"];
   };
   readonly schema: {
+    /** The rehearsal of the downgrade on a copy, when one ran. */
+    readonly rehearsal: Rehearsal | null;
     readonly from: string | null;
     readonly to: string | null;
     readonly direction: "up" | "down" | "none" | "unknown";
@@ -117,6 +158,15 @@ export interface RollbackPlan {
   readonly snapshot: SnapshotRecord | null;
   /** The snapshot the pinned config restores, if any. */
   readonly restorePin: string | null;
+  /**
+   * Why the plan restores: `asked` (--restore) or `irreversible` (a step down cannot be undone
+   * and a verified snapshot exists at the target: performed only with --allow-restore or a
+   * person's yes); null when it does not.
+   */
+  readonly restoreReason: "asked" | "irreversible" | null;
+  readonly order: MigrationOrder;
+  /** Set when the plan restores: what written after the snapshot is lost. */
+  readonly dataLoss: DataLoss | null;
   readonly decision: Decision;
   readonly method: string;
   readonly targetMinutes: number | null;
@@ -139,7 +189,7 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
   const to = target.pins;
   const fromRevision = current.revision ?? null;
   const toRevision = to.revision ?? null;
-  const restorePin = input.restore ? (input.snapshot?.id ?? null) : (to.restoreSnapshot ?? null);
+  const asked = input.restore ? (input.snapshot?.id ?? null) : (to.restoreSnapshot ?? null);
 
   let direction: RollbackPlan["schema"]["direction"] = "unknown";
   let stepsDown: StepDown[] = [];
@@ -157,13 +207,26 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
   if (ordered !== undefined && fromRevision !== null && toRevision !== null) {
     const order = compareIn(ordered, fromRevision, toRevision);
     direction = order < 0 ? "up" : order > 0 ? "down" : "none";
-    if (direction === "down" && ordered.kind === "listed") {
+    const rehearsal =
+      input.rehearsal?.from === fromRevision && input.rehearsal.to === toRevision
+        ? input.rehearsal
+        : undefined;
+    if (direction === "down" && ordered.kind === "listed" && rehearsal !== undefined) {
+      stepsDown = rehearsedSteps(ordered.order, rehearsal).map((step) => ({
+        ...step,
+        name: null,
+      }));
+      note = rehearsalSentence(rehearsal);
+    } else if (direction === "down" && ordered.kind === "listed") {
       stepsDown = listedStepsDown(ordered.order, fromRevision, toRevision).map((revision) => ({
         revision,
         name: null,
         reversible: null,
       }));
-      note = ALEMBIC_STEPS;
+      note =
+        input.rehearsalNote === undefined
+          ? ALEMBIC_STEPS
+          : `${ALEMBIC_STEPS}; ${input.rehearsalNote}`;
     } else if (direction === "down" && input.migrations !== undefined) {
       try {
         stepsDown = stepsBetween(input.migrations, fromRevision, toRevision).steps.map((s) => ({
@@ -179,12 +242,31 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     note =
       fromRevision === null ? "the current revision is unknown" : "the target pins no revision";
   }
+  const rehearsed =
+    input.rehearsal !== undefined &&
+    input.rehearsal.from === fromRevision &&
+    input.rehearsal.to === toRevision;
   const knownSteps =
     direction === "down" &&
-    ordered?.kind === "numbered" &&
-    input.migrations !== undefined &&
-    note === null;
+    ((ordered?.kind === "numbered" && input.migrations !== undefined && note === null) ||
+      (ordered?.kind === "listed" && rehearsed));
   const irreversible = stepsDown.filter((s) => s.reversible === false).map((s) => s.revision);
+  // A step that cannot be undone, and a verified snapshot at the target: the plan is the
+  // restore, which a rollback performs only with --allow-restore or a person's yes.
+  const fallBack =
+    asked === null && knownSteps && irreversible.length > 0 && input.snapshot !== undefined;
+  const restorePin = fallBack ? input.snapshot!.id : asked;
+  const restoreReason: RollbackPlan["restoreReason"] = fallBack
+    ? "irreversible"
+    : input.restore
+      ? "asked"
+      : null;
+  const maintenanceDeclared = [
+    ...new Set([
+      ...(to.migrationsMaintenance ?? []),
+      ...(input.currentConfig?.migrationsMaintenance ?? []),
+    ]),
+  ];
 
   let plan: Plan;
   if (to.appVersion === undefined || toRevision === null || ordered === undefined) {
@@ -211,7 +293,17 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
       desired: { appVersion: to.appVersion, revision: toRevision, restoreSnapshot: restorePin },
       irreversible: knownSteps ? irreversible : [],
       order: ordered.kind === "listed" ? ordered.order : undefined,
+      maintenance: maintenanceDeclared,
     });
+  }
+  if (fallBack) {
+    plan = {
+      ...plan,
+      reason:
+        `schema ${fromRevision} → ${toRevision} cannot go down: ${irreversible.join(", ")} ` +
+        `cannot be undone (${rehearsed ? "its downgrade failed in the rehearsal" : "no down script"}); ` +
+        `${plan.reason}`,
+    };
   }
 
   let alternative: string | null = null;
@@ -236,6 +328,7 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
       source: current.source,
     },
     schema: {
+      rehearsal: rehearsed ? input.rehearsal! : null,
       from: fromRevision,
       to: toRevision,
       direction,
@@ -253,6 +346,10 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     },
     snapshot: input.snapshot ?? null,
     restorePin,
+    restoreReason: plan.decision === "restore" ? (restoreReason ?? "asked") : null,
+    order: migrationOrder(plan, direction, input.rehearsal, to.healthTimeoutSeconds),
+    dataLoss:
+      plan.decision === "restore" ? dataLoss(restorePin, input.snapshot, input.writesSince) : null,
     decision: plan.decision,
     method: m.name,
     targetMinutes: m.targetMinutes,
@@ -262,6 +359,75 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     configChanges: input.configChanges,
     notes,
     preview: input.preview ?? null,
+  };
+}
+
+/** The rehearsal in one sentence, for the plan's schema note. */
+function rehearsalSentence(r: Rehearsal): string {
+  const copy = `a copy of the ${r.copied}`;
+  return r.ok
+    ? `rehearsed on ${copy}: alembic downgrade ${r.to} undid every step in ${r.seconds.toFixed(1)}s`
+    : `rehearsed on ${copy}: alembic downgrade ${r.to} failed at ${r.reached} after ` +
+        `${r.seconds.toFixed(1)}s; the tool's last lines:\n${r.output}`;
+}
+
+// A person's upper bound: the old version may take its whole readiness timeout to start.
+const DEFAULT_HEALTH_TIMEOUT = 60;
+
+/** The order the plan moves app and schema in, and the downtime it expects. */
+export function migrationOrder(
+  plan: Plan,
+  direction: RollbackPlan["schema"]["direction"],
+  rehearsal: Rehearsal | undefined,
+  healthTimeoutSeconds: number | undefined,
+): MigrationOrder {
+  const start = healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT;
+  const maintenance = plan.maintenance ?? [];
+  if (plan.decision === "restore") {
+    return {
+      kind: "restore",
+      maintenance: [],
+      downtimeSeconds: null,
+      downtime:
+        `the app is stopped from the restore's start until the pinned version is ready: the ` +
+        `restore's time (the snapshot's size) plus up to ${start}s (health.timeoutSeconds)`,
+    };
+  }
+  if (maintenance.length > 0) {
+    const migrate = rehearsal?.ok === true ? Math.ceil(rehearsal.seconds) : undefined;
+    return {
+      kind: "maintenance",
+      maintenance,
+      downtimeSeconds: migrate === undefined ? null : migrate + start,
+      downtime:
+        `from the app's stop to the other version's readiness: the migration ` +
+        (migrate === undefined ? "" : `(${migrate}s in the rehearsal) `) +
+        `plus up to ${start}s for the app to become ready (health.timeoutSeconds)`,
+    };
+  }
+  if (plan.decision === "migration-down" || direction === "down") {
+    return { kind: "app first", maintenance: [], downtimeSeconds: null, downtime: null };
+  }
+  if (plan.decision === "migration-up") {
+    return { kind: "schema first", maintenance: [], downtimeSeconds: null, downtime: null };
+  }
+  return { kind: "none", maintenance: [], downtimeSeconds: null, downtime: null };
+}
+
+function dataLoss(
+  pin: string | null,
+  snapshot: SnapshotRecord | undefined,
+  writes: WritesSince | undefined,
+): DataLoss | null {
+  if (pin === null) return null;
+  const known = snapshot !== undefined && snapshot.id === pin;
+  return {
+    snapshotId: pin,
+    takenAt: known ? snapshot.takenAt : "",
+    rowsWrittenSince: known ? (writes?.rows ?? null) : null,
+    basis: known
+      ? (writes?.basis ?? "no estimate: the snapshot records no write counters")
+      : "the pinned snapshot is not the newest verified one at the target; no estimate",
   };
 }
 
@@ -345,6 +511,8 @@ export interface FailureCause {
   readonly failedResources: readonly string[];
   /** The first error diagnostic, for the report and the chat message. */
   readonly firstError: string | undefined;
+  /** A failed migration's whole error, with the tool's last lines (printed as is). */
+  readonly migrationError?: string;
 }
 
 /** `health checks failed`, `migration failed`, `update failed`: the cause in a few words. */

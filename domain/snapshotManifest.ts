@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { BackupItem } from "./backupItem";
+import { WriteCounters } from "./writesSince";
 
 /** What a snapshot may hold (`rewind:backup.include`). */
 export type SnapshotItem = BackupItem;
@@ -40,6 +41,11 @@ export interface SnapshotManifest {
   readonly takenAt: string;
   /** Why it was taken, e.g. `migrate 0001->0002`. */
   readonly reason: string;
+  /**
+   * The database's write counters when it was taken: a restore's plan estimates the rows it
+   * would discard from them. Absent in older manifests; not covered by `sha256`.
+   */
+  readonly writes?: WriteCounters;
   readonly items: readonly ManifestEntry[];
   /**
    * sha256 over the entries: of the text `sha256sum` would print for the snapshot's files
@@ -77,6 +83,7 @@ export interface SnapshotMeta {
   readonly appVersion: string;
   readonly takenAt: string;
   readonly reason: string;
+  readonly writes?: WriteCounters;
 }
 
 /**

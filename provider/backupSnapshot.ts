@@ -34,9 +34,11 @@ import {
   locateDatabase,
   readRevision,
   withClient,
+  readWriteCounters,
   withMigrationLock,
 } from "../adapters/postgres";
 import { pgDump } from "../adapters/pgTools";
+import { WriteCounters } from "../domain/writesSince";
 
 /** A BackupSnapshot's inputs as the provider receives them (secrets unwrapped). */
 export interface BackupSnapshotInputs {
@@ -110,6 +112,7 @@ export async function takeSnapshot(inputs: BackupSnapshotInputs): Promise<Backup
   const partial = beginSnapshot(inputs.storePath, id);
   try {
     const entries: Omit<ManifestEntry, "sha256" | "size">[] = [];
+    let writes: WriteCounters | undefined;
     await withClient(
       inputs.databaseUrl,
       (client) =>
@@ -127,6 +130,9 @@ export async function takeSnapshot(inputs: BackupSnapshotInputs): Promise<Backup
                   `Run pulumi refresh, then pulumi up again.`,
               );
             }
+            // Read under the lock, right before the dump: what a restore of it would discard
+            // is what these counters grow by afterwards.
+            writes = await readWriteCounters(client).catch(() => undefined);
             if (items.includes("database")) {
               const file = path.join(partial, DATABASE_FILE);
               await pgDump(inputs.databaseUrl, file);
@@ -160,6 +166,7 @@ export async function takeSnapshot(inputs: BackupSnapshotInputs): Promise<Backup
         appVersion: inputs.appVersion,
         takenAt: takenAt.toISOString(),
         reason: inputs.reason,
+        ...(writes === undefined ? {} : { writes }),
       },
       entries,
     );

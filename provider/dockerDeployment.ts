@@ -42,6 +42,10 @@ export interface DockerHealth {
   ready: string;
   startup?: string;
   timeoutSeconds: number;
+  /** A worker without HTTP: ready once its process has stayed up this many seconds. */
+  upSeconds?: number;
+  /** A worker without HTTP: ready once this command, run inside it, exits 0. */
+  command?: string[];
 }
 
 /** A DockerDeployment's inputs as the provider receives them (secrets unwrapped). */
@@ -69,6 +73,8 @@ export interface DockerDeploymentInputs {
   registryUsername?: string;
   /** The app registry's password (a secret); "" is anonymous. */
   registryPassword?: string;
+  /** `host:container[:ro]` binds of every replica; none when absent. */
+  mounts?: string[];
 }
 
 /** A replica as it runs. */
@@ -220,6 +226,28 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
       fail(`health.${key}`, value, `a URL path starting with "/"`);
     }
   }
+  if (
+    health.upSeconds !== undefined &&
+    (!Number.isInteger(health.upSeconds) || health.upSeconds < 1)
+  ) {
+    fail("health.upSeconds", health.upSeconds, "an integer number of seconds, at least 1");
+  }
+  if (
+    health.command !== undefined &&
+    (!Array.isArray(health.command) ||
+      health.command.length === 0 ||
+      !health.command.every((a) => typeof a === "string" && a !== ""))
+  ) {
+    fail("health.command", health.command, `an argument array, e.g. ["celery", "inspect", "ping"]`);
+  }
+  if (
+    news.mounts !== undefined &&
+    (news.mounts as unknown) !== UNKNOWN &&
+    (!Array.isArray(news.mounts) ||
+      !news.mounts.every((m) => typeof m === "string" && /^\/[^:]*:\/[^:]*(:ro)?$/.test(m)))
+  ) {
+    fail("mounts", news.mounts, `"<host path>:<container path>[:ro]" binds`);
+  }
   if (!Number.isInteger(health.timeoutSeconds) || health.timeoutSeconds < 1) {
     fail(
       "health.timeoutSeconds",
@@ -289,6 +317,9 @@ async function startReplicas(
       },
       env: { ...inputs.env, PORT: String(port) },
       command: inputs.command,
+      ...(inputs.mounts === undefined || inputs.mounts.length === 0
+        ? {}
+        : { binds: inputs.mounts }),
     });
     started.push({ id, port });
   }
@@ -301,24 +332,55 @@ async function awaitReady(
   started: readonly { id: string; port: number }[],
   serving: readonly string[],
 ): Promise<void> {
-  const paths = [inputs.health.startup, inputs.health.ready].filter(
-    (p): p is string => p !== undefined,
-  );
-  const timeoutMs = inputs.health.timeoutSeconds * 1000;
+  const health = inputs.health;
+  const paths = [health.startup, health.ready].filter((p): p is string => p !== undefined);
+  const timeoutMs = health.timeoutSeconds * 1000;
   const problems = await Promise.all(
-    started.map((s) => docker.waitHttpReady(engine, s.id, baseUrl(s.port), paths, timeoutMs)),
+    started.map((s) =>
+      health.upSeconds !== undefined
+        ? docker.waitStaysUp(engine, s.id, health.upSeconds)
+        : health.command !== undefined
+          ? docker.waitCommandReady(engine, s.id, health.command, timeoutMs)
+          : docker.waitHttpReady(engine, s.id, baseUrl(s.port), paths, timeoutMs),
+    ),
   );
   const failed = problems.filter((p): p is string => p !== undefined);
   if (failed.length > 0) {
     const still =
       serving.length > 0 ? `${serving.join(", ")} keeps serving` : "nothing else was serving";
+    const never =
+      health.upSeconds !== undefined
+        ? `did not stay up for ${health.upSeconds}s (health.upSeconds)`
+        : health.command !== undefined
+          ? `never ran ${JSON.stringify(health.command)} to exit 0`
+          : `never answered 2xx on GET ${paths.join(" then ")}`;
     throw new Error(
       `${inputs.service} ${inputs.version} did not become ready within ` +
-        `${inputs.health.timeoutSeconds}s (health.timeoutSeconds): ${failed.length} of ` +
-        `${started.length} new replica(s) never answered 2xx on GET ${paths.join(" then ")}; ` +
+        `${health.timeoutSeconds}s (health.timeoutSeconds): ${failed.length} of ` +
+        `${started.length} new replica(s) ${never}; ` +
         `${failed[0]}. The new replicas were removed; ${still}.`,
     );
   }
+}
+
+/** Whether a running replica of the current spec is ready now, by the service's own kind. */
+async function readyNow(
+  engine: Engine,
+  inputs: DockerDeploymentInputs,
+  id: string,
+  port: number,
+): Promise<boolean> {
+  const health = inputs.health;
+  if (health.upSeconds !== undefined) {
+    return (await docker.containerStatus(engine, id)).running;
+  }
+  if (health.command !== undefined) {
+    return (
+      (await docker.execIn(engine, id, health.command).catch(() => ({ exitCode: -1 }))).exitCode ===
+      0
+    );
+  }
+  return (await docker.probe(new URL(health.ready, baseUrl(port)).toString())).ok;
 }
 
 /**
@@ -430,8 +492,7 @@ async function reconcile(
     apps.map(async (c) => {
       const running = c.state === "running";
       const current = running && c.labels[LABELS.spec] === spec;
-      const readyUrl = new URL(inputs.health.ready, baseUrl(portOf.get(c.id) ?? 0)).toString();
-      const ready = current && (await docker.probe(readyUrl)).ok;
+      const ready = current && (await readyNow(engine, inputs, c.id, portOf.get(c.id) ?? 0));
       return { id: c.id, spec: c.labels[LABELS.spec] ?? "", running, ready, created: c.created };
     }),
   );
@@ -606,6 +667,7 @@ const UPDATING = [
   "health",
   "proxyRef",
   "drainSeconds",
+  "mounts",
 ] as const;
 
 export const dockerDeploymentHandler: ResourceHandler<

@@ -17,6 +17,7 @@ import {
   withClient,
   withMigrationLock,
 } from "../adapters/postgres";
+import { startContainers, stopAppContainers } from "../adapters/docker";
 import { InternalError, UserError } from "../domain/errors";
 import { MigrationSet, readMigrationSet, revisionsOf, stepsBetween } from "../domain/migrationSet";
 import { BASE, Revision } from "../domain/revision";
@@ -58,6 +59,12 @@ export interface MigrationInputs {
   alembicConfig?: string;
   /** `alembic`: "kubernetes-job" when a Job ran Alembic already; "container" (or absent) runs it. */
   runner?: "container" | "kubernetes-job";
+  /** The maintenance order: these services' app containers stop before the first step. */
+  stopServices?: string[];
+  /** `<project>/<stack>` of those containers. */
+  stackId?: string;
+  /** Start them again once the migration succeeded (no app step follows). */
+  restartStopped?: boolean;
 }
 
 /** What the state records: the inputs, and the revision as read back from the database. */
@@ -298,9 +305,19 @@ export async function migrate(
             await ensureVersionTable(client);
           }
           const applied: string[] = [];
-          for (const step of steps) {
-            await step.run(client);
-            applied.push(step.label);
+          const stopped = steps.length > 0 ? await stopForMaintenance(inputs) : [];
+          try {
+            for (const step of steps) {
+              await step.run(client);
+              applied.push(step.label);
+            }
+          } catch (error) {
+            // The schema stayed where the tool left it; what ran before serves again.
+            await startContainers(stopped, inputs.dockerHost || undefined).catch(() => undefined);
+            throw error;
+          }
+          if (inputs.restartStopped === true) {
+            await startContainers(stopped, inputs.dockerHost || undefined);
           }
           return { revision: await readToolRevision(client, inputs.tool), appliedSteps: applied };
         },
@@ -311,6 +328,30 @@ export async function migrate(
       ),
     { applicationName: "rewind-migration" },
   );
+}
+
+/**
+ * The maintenance order's stop (runbook: `docker-compose stop app` before a rename): every
+ * service's running app containers, in order; if one cannot be stopped, those already stopped
+ * start again and nothing is migrated.
+ */
+async function stopForMaintenance(inputs: MigrationInputs): Promise<string[]> {
+  const stopped: string[] = [];
+  try {
+    for (const service of inputs.stopServices ?? []) {
+      stopped.push(
+        ...(await stopAppContainers({
+          service,
+          stackId: inputs.stackId ?? "",
+          dockerHost: inputs.dockerHost || undefined,
+        })),
+      );
+    }
+  } catch (error) {
+    await startContainers(stopped, inputs.dockerHost || undefined).catch(() => undefined);
+    throw error;
+  }
+  return stopped;
 }
 
 // The inputs whose change needs the provider to look at the database again.

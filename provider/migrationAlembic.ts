@@ -5,6 +5,7 @@ import { ALEMBIC_VERSION_TABLE, alembicArgv, readAlembicRevision } from "../adap
 import { CommandFailed, runCommandStep } from "../adapters/commandContainer";
 import { recordStep } from "../adapters/postgres";
 import { UserError } from "../domain/errors";
+import { TOOL_OUTPUT_LINES, tailLines } from "../domain/rehearsal";
 import { Revision } from "../domain/revision";
 import type { MigrationInputs, PlannedStep } from "./migration";
 
@@ -70,7 +71,8 @@ function alembicFailure(
   if (failure instanceof CommandFailed) {
     return new UserError(
       `${what} failed: ${JSON.stringify(failure.step.argv)} exited with ${failure.exitCode}. ` +
-        `${where} (${ALEMBIC_VERSION_TABLE}). Alembic's output:\n${failure.output}`,
+        `${where} (${ALEMBIC_VERSION_TABLE}). Alembic's output (its last ${TOOL_OUTPUT_LINES} ` +
+        `lines):\n${tailLines(failure.output)}`,
       { cause: failure },
     );
   }

@@ -57,6 +57,30 @@ export const registrySchema = strictObject({
 
 /** How long old replicas may finish what is in flight after the switch, at most. */
 export const drainSecondsSchema = integer("an integer number of seconds from 0 to 3600", 0, 3600);
+const TARGET_ALLOWED = "an absolute path inside the container";
+const VOLUME_ALLOWED =
+  "a volume name: letters, digits, _, . and -, starting with a letter or digit";
+
+/**
+ * A directory the app's containers mount: a named volume (`<backup.volumesRoot>/<name>` on the
+ * host) or a host path. Snapshots hold exactly these (beside `rewind:backup.include`).
+ */
+export const mountSchema = z.union(
+  [
+    strictObject({
+      volume: matching(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, VOLUME_ALLOWED),
+      target: matching(/^\/\S*$/, TARGET_ALLOWED),
+      /** @default false */
+      readOnly: z.boolean({ error: "true or false" }).optional(),
+    }),
+    strictObject({
+      source: matching(/^\/\S*$/, "an absolute path on the host"),
+      target: matching(/^\/\S*$/, TARGET_ALLOWED),
+      readOnly: z.boolean({ error: "true or false" }).optional(),
+    }),
+  ],
+  { error: "{ volume, target } or { source, target }, with readOnly optional" },
+);
 
 /** A further process run from the app's image, e.g. a worker beside the API. */
 export const serviceSchema = strictObject({
@@ -71,6 +95,20 @@ export const serviceSchema = strictObject({
   replicas: replicasSchema.default(1),
   /** The service's public port, owned by its Rewind router, which forwards to ready replicas. */
   port: portSchema,
+  /**
+   * How a worker without HTTP shows it is ready: its process stays up `upSeconds`, or
+   * `command` run inside it exits 0.
+   * @default the app's HTTP readiness path (rewind:app.health)
+   */
+  readiness: z
+    .union(
+      [
+        strictObject({ upSeconds: integer("an integer number of seconds, at least 1", 1) }),
+        strictObject({ command: argv() }),
+      ],
+      { error: `{ upSeconds: N } or { command: ["an", "argument", "array"] }` },
+    )
+    .optional(),
 });
 
 /** `rewind:app`: the versioned app. */
@@ -141,6 +179,12 @@ export const appSchema = strictObject({
   registry: registrySchema.optional(),
   /** Further processes from the same image (a worker beside the API), each with its own ports. */
   services: z.array(serviceSchema, { error: "a list of services" }).optional(),
+  /**
+   * Volumes and bind mounts of every process of the app; backed up and restored with the
+   * database (the restore stops the app first).
+   * @default none
+   */
+  mounts: z.array(mountSchema, { error: "a list of mounts" }).optional(),
 }).superRefine((app, ctx) => {
   // Each process's router owns its public port on the host network; replicas take free ports
   // chosen at deploy time. Two processes on one public port would fail to bind at deploy time.

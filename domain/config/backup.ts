@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { BACKUP_ITEM_ALLOWED, BackupItem, isBackupItem } from "../backupItem";
 import { SCHEDULE_ALLOWED, readSchedule } from "../backupSchedule";
-import { afterFields, boolean, integer, nonEmpty, strictObject } from "./fields";
+import { afterFields, boolean, integer, matching, nonEmpty, strictObject } from "./fields";
 
 /** Where snapshots are written. Only a filesystem store for now; `kind` leaves room for more. */
 export const backupStoreSchema = z.discriminatedUnion(
@@ -35,6 +35,11 @@ export const backupSchema = strictObject({
    * @default true
    */
   beforeMigration: boolean().default(true),
+  /**
+   * Where `volume:<name>` items and `rewind:app.mounts` volumes live on the host.
+   * @default "/var/lib/rewind/volumes"
+   */
+  volumesRoot: matching(/^\/\S*$/, "an absolute directory on the host").optional(),
   /**
    * What a snapshot holds.
    * @default ["database"]

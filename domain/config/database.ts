@@ -14,6 +14,16 @@ const TOOL_REVISION_ALLOWED =
   `(not "head", "heads" or a relative step such as "-1": the pin must name one revision)`;
 const REVISIONS_ALLOWED = `a list of every revision id, oldest first, each once, without "base", e.g. ["ae1027a6acf", "27c6a30d7c24"]`;
 
+const MAINTENANCE_ALLOWED = `a list of revision ids whose migration the app cannot run through (a rename, a split), e.g. ["0003"]`;
+
+/**
+ * Revisions that need the maintenance order: stop the app, migrate, start the other version.
+ * For a rename or a split, where neither app version runs on the other's schema.
+ * @default [] (expand/contract: the app switches while the other schema is in place)
+ */
+const maintenance = () =>
+  z.array(matching(TOOL_REVISION, MAINTENANCE_ALLOWED), { error: MAINTENANCE_ALLOWED }).optional();
+
 /** How the project migrates its schema; argument arrays only, never shell strings. */
 export const migrationsSchema = z.discriminatedUnion(
   "tool",
@@ -22,6 +32,7 @@ export const migrationsSchema = z.discriminatedUnion(
       tool: z.literal("sql"),
       /** Directory of `NNNN_name.up.sql` / `NNNN_name.down.sql` files. */
       dir: nonEmpty("a directory"),
+      maintenance: maintenance(),
     }),
     strictObject({
       tool: z.literal("alembic"),
@@ -40,6 +51,7 @@ export const migrationsSchema = z.discriminatedUnion(
         .refine((ids) => new Set(ids).size === ids.length && !ids.includes(BASE), {
           error: REVISIONS_ALLOWED,
         }),
+      maintenance: maintenance(),
     }),
     strictObject({
       tool: z.literal("command"),

@@ -34,7 +34,7 @@ export function targetIssues(
   target: Target,
   kubernetes: unknown,
   backup: BackupConfig | undefined,
-  app?: Pick<AppConfig, "registry">,
+  app?: Pick<AppConfig, "registry" | "mounts" | "services">,
 ): ConfigIssue[] {
   if (target === "docker") {
     return kubernetes === undefined
@@ -77,5 +77,24 @@ export function targetIssues(
       allowed: `no value while rewind:target is "kubernetes" (give the namespace's service account an imagePullSecret instead)`,
     });
   }
+  // Mounts are host binds of the Docker engine; a worker's readiness kinds are probed there too.
+  if (app?.mounts !== undefined && app.mounts.length > 0) {
+    issues.push({
+      key: "rewind:app.mounts",
+      kind: "invalid",
+      value: JSON.stringify(app.mounts),
+      allowed: `no value while rewind:target is "kubernetes" (declare volumes in the cluster)`,
+    });
+  }
+  (app?.services ?? []).forEach((service, i) => {
+    if (service.readiness !== undefined) {
+      issues.push({
+        key: `rewind:app.services[${i}].readiness`,
+        kind: "invalid",
+        value: JSON.stringify(service.readiness),
+        allowed: `no value while rewind:target is "kubernetes" (its pods use rewind:app.health's HTTP probes)`,
+      });
+    }
+  });
   return issues;
 }

@@ -210,7 +210,11 @@ test("rewind on a stand-in program: release, automatic rollback, plan, rollback,
       text: string;
       rewind: Record<string, unknown>;
     };
-    assert.match(message.text, /^Rolled back on stack .*: app 1\.2\.0-bad → 1\.1\.0/);
+    // Before is what ran when the rollback started: 1.2.0-bad was only tried.
+    assert.match(
+      message.text,
+      /^Rolled back on stack .*: app 1\.1\.0 → 1\.1\.0, schema 0002 → 0002 \(update 4 tried app 1\.2\.0-bad, schema 0002\)/,
+    );
     assert.deepEqual(
       [message.rewind.update, message.rewind.failedUpdate, message.rewind.severity],
       [5, 4, "Critical"],

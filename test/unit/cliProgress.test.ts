@@ -184,6 +184,22 @@ describe("classifyFailure", () => {
     assert.equal(causeWords(cause), "migration failed");
   });
 
+  test("a failed Migration keeps its whole error, the tool's last lines included", () => {
+    const error =
+      "alembic migration 0003 -> 0002 failed: [...] exited with 1. Alembic's output (its last 20 lines):\n" +
+      '  File "0003.py", line 20, in downgrade\nNotImplementedError: 0003 cannot be undone';
+    const cause = classifyFailure([
+      step("resourcePreEvent", "update", MIGRATION, MIGRATION_TYPE),
+      diag("error", error, MIGRATION),
+      failed(MIGRATION, MIGRATION_TYPE),
+      diag("error", "update failed", STACK),
+    ]);
+    assert.equal(cause.migrationFailed, true);
+    assert.equal(cause.migrationError, error);
+    // The progress line keeps its gist short; the whole error is the CLI's to print.
+    assert.equal(cause.firstError?.includes("NotImplementedError"), false);
+  });
+
   test("an error on the stack alone (the program refused) is some other failure", () => {
     const cause = classifyFailure([
       diag("error", "refused: schema 0003 → 0001 passes through…", STACK),

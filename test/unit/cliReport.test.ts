@@ -82,9 +82,42 @@ describe("buildReport", () => {
     // update 3 ended at 1275 s, update 4 at 1309 s
     assert.equal(facts.rollbackSeconds, 34);
     assert.equal(facts.withinTarget, true);
-    assert.deepEqual(facts.app, { from: "1.2.0-bad", to: "1.1.0" });
-    assert.deepEqual(facts.revision, { from: "0002", to: "0002" });
     assert.equal(facts.failed?.update, 3);
+  });
+
+  test("before is what ran when the rollback started, after what runs at its end", () => {
+    // 1.2.0-bad was tried and never took over: 1.1.0 (update 2) kept serving.
+    assert.deepEqual(facts.app, { from: "1.1.0", to: "1.1.0" });
+    assert.deepEqual(facts.revision, { from: "0002", to: "0002" });
+    assert.equal(facts.servingUpdate, 2);
+    assert.deepEqual(facts.tried, { app: "1.2.0-bad", revision: "0002" });
+    const table = formatReport(facts)
+      .split("\n")
+      .filter((l) => l.startsWith("| app version") || l.startsWith("| |"));
+    assert.deepEqual(table, [
+      "| | tried (update 3, failed) | before: running when the rollback started (update 2) | after: running at the end (update 4) |",
+      "| app version | `1.2.0-bad` | `1.1.0` | `1.1.0` |",
+    ]);
+  });
+
+  test("a failed rollback's after is what still runs", () => {
+    const failedBack = toEntries(
+      historyOf([
+        { version: "1.0.0", revision: "0001", at: 0 },
+        { version: "1.1.0", revision: "0002", at: 100 },
+        {
+          version: "1.0.0",
+          revision: "0001",
+          at: 200,
+          result: "failed",
+          message: "rewind rollback --to-update 1",
+        },
+      ]),
+    );
+    const r = buildReport(failedBack, [], { stack: "prod", update: 3, now });
+    assert.deepEqual(r.app, { from: "1.1.0", to: "1.1.0" });
+    assert.deepEqual(r.revision, { from: "0002", to: "0002" });
+    assert.equal(r.status, "Pending");
   });
 
   test("the gate's checks are what was verified", () => {
@@ -188,7 +221,7 @@ describe("webhookPayload", () => {
     const payload = webhookPayload(buildReport(auto, [], { stack: "prod", update: 4, now }));
     assert.equal(
       payload.text,
-      "Rolled back on stack prod: app 1.2.0-bad → 1.1.0, schema 0002 → 0002 (Application Rollback (runbook method 1)) " +
+      "Rolled back on stack prod: app 1.1.0 → 1.1.0, schema 0002 → 0002 (update 3 tried app 1.2.0-bad, schema 0002) (Application Rollback (runbook method 1)) " +
         "in 34s. Severity: Critical. Status: Resolved. " +
         'The release update 3 (app 1.2.0-bad, schema 0002, "rewind release --set rewind:app.version=1.2.0-bad") ' +
         "failed: its health checks failed; rewind release rolled back automatically.",
@@ -204,8 +237,9 @@ describe("webhookPayload", () => {
         decision: "app-only",
         method: "Application Rollback (runbook method 1)",
         issue: undefined,
-        app: { from: "1.2.0-bad", to: "1.1.0" },
+        app: { from: "1.1.0", to: "1.1.0" },
         revision: { from: "0002", to: "0002" },
+        tried: { app: "1.2.0-bad", revision: "0002" },
         digest: null,
         snapshotId: null,
         rollbackSeconds: 34,

@@ -100,22 +100,43 @@ describe("buildRollbackPlan", () => {
     assert.deepEqual(down.steps, ["app", "backup", "migrate", "gate"]);
   });
 
-  test("through an irreversible step it is refused, naming the snapshot to restore instead", () => {
-    const refused = planTo(v1, v3, { snapshot });
+  test("through an irreversible step it is refused without a snapshot, naming none", () => {
+    const refused = planTo(v1, v3);
     assert.equal(refused.decision, "refuse");
     assert.equal(refused.schema.reversible, false);
+    assert.equal(refused.restoreReason, null);
+    assert.equal(
+      refused.alternative,
+      "no verified snapshot of hunter at 0001 exists to restore instead",
+    );
+  });
+
+  test("through an irreversible step with a verified snapshot it is the restore, with its loss", () => {
+    const fallBack = planTo(v1, v3, {
+      snapshot,
+      writesSince: { rows: 42, basis: "from pg_stat_user_tables" },
+    });
+    assert.equal(fallBack.decision, "restore");
+    assert.equal(fallBack.restorePin, snapshot.id);
+    assert.equal(fallBack.restoreReason, "irreversible");
+    assert.equal(fallBack.alternative, null);
+    assert.equal(fallBack.schema.reversible, false);
     assert.deepEqual(
-      refused.schema.stepsDown.map((s) => [s.revision, s.reversible]),
+      fallBack.schema.stepsDown.map((s) => [s.revision, s.reversible]),
       [
         ["0003", false],
         ["0002", true],
       ],
     );
-    assert.equal(
-      refused.alternative,
-      `restore snapshot ${snapshot.id} instead: rewind rollback --to-update 1 --restore`,
-    );
+    assert.deepEqual(fallBack.dataLoss, {
+      snapshotId: snapshot.id,
+      takenAt: snapshot.takenAt,
+      rowsWrittenSince: 42,
+      basis: "from pg_stat_user_tables",
+    });
+    assert.equal(fallBack.order.kind, "restore");
     const restore = planTo(v1, v3, { snapshot, restore: true });
+    assert.equal(restore.restoreReason, "asked");
     assert.equal(restore.decision, "restore");
     assert.equal(restore.restorePin, snapshot.id);
     assert.deepEqual(restore.steps, ["stop-app", "restore", "app", "gate"]);
@@ -146,9 +167,14 @@ describe("buildRollbackPlan", () => {
         "            0003 drop_legacy: no down script (irreversible)",
         "            0002 add_score: has a down script",
         `  snapshot  ${snapshot.id} (taken 2025-11-25 12:10:00Z at 0001, app 1.0.0, checksum verified): what a restore would use`,
-        "  decision  refuse: no safe method (a person must decide)",
-        "            schema 0003 → 0001 passes through irreversible step 0003 (no down script); pin a snapshot to restore instead (rewind:restore.snapshot)",
-        `            alternative: restore snapshot ${snapshot.id} instead: rewind rollback --to-update 1 --restore`,
+        `            the pinned config restores ${snapshot.id}: the database is replaced by it`,
+        "            DATA LOSS: a restore discards everything written after 2025-11-25 12:10:00Z (no estimate: the snapshot records no write counters)",
+        "  decision  restore: Database Restore (runbook method 3), target < 15 minutes",
+        `            schema 0003 → 0001 cannot go down: 0003 cannot be undone (no down script); restore snapshot "${snapshot.id}": stop the app, restore the database, then start app 1.0.0`,
+        "            rewind rollback performs this restore only when a person answers yes, or with --yes --allow-restore",
+        "  order     restore: stop the app, restore, start the pinned version",
+        "            expected downtime: the app is stopped from the restore's start until the pinned version is ready: the restore's time (the snapshot's size) plus up to 60s (health.timeoutSeconds)",
+        "  steps     stop-app → restore → app → gate",
         "  config    rewind:app, rewind:database change",
         "  preview   FAILED: refused: schema 0003 → 0001 passes through 1 irreversible step",
         "            (pulumi preview of the target config in a temporary copy of the stack's config file;",
@@ -449,6 +475,7 @@ describe("buildRollbackPlan with Alembic ids", () => {
         "  snapshot  none: no verified snapshot at ae1027a6acf in the backup store",
         "  decision  migration-down: Database Migration Rollback (runbook method 2), target < 10 minutes",
         "            schema 1975ea83b712 → ae1027a6acf (down; each Alembic step's downgrade() decides whether it can), app 1.2.0 → 1.0.0: switch the app first (it tolerates the newer schema), back up, then migrate down",
+        "  order     app first: the pinned version takes over on the newer schema, then the schema goes down; no downtime",
         "  steps     app → backup → migrate → gate",
         "  config    rewind:app, rewind:database change",
         "            note: update 2's rewind:database.migrations.revisions lacks a revision; the current config's list is pinned with it (the program orders by the pinned list)",

@@ -206,11 +206,11 @@ describe("historyRows", () => {
     assert.equal(
       formatHistoryTable(rows),
       [
-        "#  time (UTC)            result     app        digest               schema  snapshot                             took",
-        "4  2025-11-25 12:21:40Z  succeeded  1.1.0      sha256:abababababab  0002    -                                    30s",
-        "3  2025-11-25 12:20:00Z  failed     1.2.0-bad  -                    0002    -                                    1m 30s",
-        "2  2025-11-25 12:10:00Z  succeeded  1.1.0      -                    0002    20251125T121010Z-hunter-0001-aa11bb  45s",
-        "1  2025-11-25 12:00:00Z  succeeded  1.0.0      -                    0001    -                                    30s",
+        "#  time (UTC)            result     app                                    digest               schema  snapshot                             took",
+        "4  2025-11-25 12:21:40Z  succeeded  1.1.0                                  sha256:abababababab  0002    -                                    30s",
+        "3  2025-11-25 12:20:00Z  failed     1.2.0-bad (tried; 1.1.0 kept serving)  -                    0002    -                                    1m 30s",
+        "2  2025-11-25 12:10:00Z  succeeded  1.1.0                                  -                    0002    20251125T121010Z-hunter-0001-aa11bb  45s",
+        "1  2025-11-25 12:00:00Z  succeeded  1.0.0                                  -                    0001    -                                    30s",
         "",
       ].join("\n"),
     );

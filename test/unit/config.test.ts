@@ -357,7 +357,7 @@ describe("parseConfig: rewind:app", () => {
       "rewind:app",
       set("replica", 2),
       'stack "prod": rewind:app.replica is an unknown key; ' +
-        "allowed keys: name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services",
+        "allowed keys: name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services, mounts",
     );
     rejects(
       "rewind:app",
@@ -431,7 +431,7 @@ describe("parseConfig: rewind:app", () => {
     assert.throws(() => parseConfig("prod", raw), {
       message:
         'stack "prod": rewind:app is missing; allowed: an object with keys ' +
-        "name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services",
+        "name, image, version, replicas, port, protect, health, env, drainSeconds, registry, services, mounts",
     });
   });
 });
@@ -489,7 +489,7 @@ describe("parseConfig: rewind:database", () => {
     rejects(
       "rewind:database",
       set("migrations", { tool: "sql", dir: "m", config: "alembic.ini" }),
-      'stack "prod": rewind:database.migrations.config is an unknown key; allowed keys: tool, dir',
+      'stack "prod": rewind:database.migrations.config is an unknown key; allowed keys: tool, dir, maintenance',
     );
   });
 

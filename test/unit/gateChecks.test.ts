@@ -1,6 +1,12 @@
 import { describe, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { gateChecks, gateVerdict, statusPasses } from "../../domain/gateChecks";
+import {
+  describeCheck,
+  gateChecks,
+  gateVerdict,
+  smokeProblem,
+  statusPasses,
+} from "../../domain/gateChecks";
 
 const spec = {
   live: "/healthz/live",
@@ -74,5 +80,38 @@ describe("gateVerdict", () => {
           "  - SQL check `select 1 from items` (expects at least 100 rows): returned 3 rows",
       },
     );
+  });
+});
+
+describe("a smoke request's time limit and the dependency checks (issue 11)", () => {
+  test("a smoke answer passes with its status within maxMs", () => {
+    const check = { kind: "smoke" as const, path: "/items", expectStatus: 200, maxMs: 2000 };
+    assert.equal(smokeProblem(check, 200, 1999), undefined);
+    assert.equal(
+      smokeProblem(check, 200, 2300.4),
+      "answered 200 in 2300 ms, over the 2000 ms limit",
+    );
+    assert.equal(smokeProblem(check, 500, 10), "answered 500");
+    assert.equal(smokeProblem({ ...check, maxMs: undefined }, 200, 99_999), undefined);
+    assert.equal(describeCheck(check), "smoke GET /items (expects 200 within 2000 ms)");
+  });
+
+  test("TCP and command dependencies run after the SQL checks, each named", () => {
+    const checks = gateChecks({
+      live: "/l",
+      ready: "/r",
+      smoke: [],
+      sql: [{ query: "select 1", minRows: 1 }],
+      tcp: [{ name: "redis", host: "127.0.0.1", port: 6379 }],
+      command: [{ name: "queue", command: ["celery", "inspect", "ping"] }],
+    });
+    assert.deepEqual(
+      checks.map((c) => c.kind),
+      ["live", "ready", "sql", "tcp", "command"],
+    );
+    assert.deepEqual(checks.slice(3).map(describeCheck), [
+      "dependency redis: TCP 127.0.0.1:6379",
+      'dependency queue: ["celery","inspect","ping"] exits 0',
+    ]);
   });
 });
