@@ -97,6 +97,13 @@ ${salt}config:
     #     command: [node, worker.js]
     #     replicas: 1
     #     port: 8001
+    #     # A worker without HTTP: ready once up this long, or when a command exits 0.
+    #     readiness: { upSeconds: 10 }   # or { command: [celery, inspect, ping] }
+    # Volumes (under rewind:backup.volumesRoot) or host paths every process mounts; snapshots
+    # hold exactly these, and a restore puts them back with the app stopped.
+    # mounts:
+    #   - { volume: sessions, target: /app/sessions }
+    #   - { source: /srv/shop/uploads, target: /app/uploads, readOnly: false }
   rewind:database:
     # The PostgreSQL URL with its password: a secret, set with --set-secret (see above), which
     # stores it encrypted here as url: secure: …
@@ -119,6 +126,8 @@ ${salt}config:
     #   path: ${STATE_DIR}/backups
     # A verified snapshot before every schema change (production policy requires it).
     # beforeMigration: true
+    # Where volume:<name> items and rewind:app.mounts volumes live on the host.
+    # volumesRoot: /var/lib/rewind/volumes
     # What a snapshot holds: "database", "volume:<name>", "path:<absolute path>".
     # include: [database]
     # Pruned when older than days, but the newest keepAtLeast and every snapshot a restore pin
@@ -140,11 +149,19 @@ ${salt}config:
     # smoke:
     #   - path: /healthz/ready
     #     expectStatus: 200
+    #     maxMs: 2000                # slower than this fails the gate
+    # Dependencies that must accept a TCP connection, and commands run in the app's image
+    # (exit 0 passes):
+    # tcp:
+    #   - { name: redis, host: 127.0.0.1, port: 6379 }
+    # command:
+    #   - { name: redis, command: [redis-cli, -h, 127.0.0.1, ping] }
     # SQL queries that must return at least minRows rows.
     # sql:
     #   - query: select 1
     #     minRows: 1
-  # Where the app runs: "docker" (this version deploys to the Docker Engine).
+  # Where the app runs: "docker" (the Docker Engine of this host) or "kubernetes" (then a
+  # rewind:kubernetes block gives the kubeconfig, a secret, and the namespace).
   rewind:target: docker
 `;
 }
