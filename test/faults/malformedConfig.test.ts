@@ -53,9 +53,9 @@ const cases: Case[] = [
     says: [/no-such-migrations/],
   },
   {
-    name: "target kubernetes while it is not built",
+    name: "target kubernetes without its rewind:kubernetes block",
     set: { "rewind:target": "kubernetes" },
-    says: [KEY("rewind:target"), /"docker" only/],
+    says: [KEY("rewind:kubernetes"), /kubeconfig, namespace/],
   },
   {
     name: "a stack file that is not a map",
