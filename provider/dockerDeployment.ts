@@ -128,9 +128,14 @@ export function proxyArgs(inputs: DockerDeploymentInputs): ProxyConfigArgs {
     service: inputs.service,
     port: inputs.port,
     slots: slotCount(inputs.replicas),
-    // HAProxy probes the readiness path over HTTP; a health that is not an HTTP path gets no
-    // HAProxy check (the provider's own probes gate the switch either way).
-    ...(URL_PATH.test(inputs.health.ready) ? { readyPath: inputs.health.ready } : {}),
+    // HAProxy probes the readiness path over HTTP; a health that is not an HTTP path, or a
+    // worker ready by upSeconds or a command, gets no HAProxy check (the provider's own probes
+    // gate the switch either way).
+    ...(URL_PATH.test(inputs.health.ready) &&
+    inputs.health.upSeconds === undefined &&
+    inputs.health.command === undefined
+      ? { readyPath: inputs.health.ready }
+      : {}),
   };
 }
 

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { ensureVersionTable, recordStep, withClient } from "../../adapters/postgres";
-import { buildManifest, hashFile } from "../../adapters/backupStore";
+import { buildManifest } from "../../adapters/backupStore";
 import { DATABASE_FILE, MANIFEST_FILE } from "../../domain/snapshotManifest";
 import { withDatabase } from "./postgres";
 import { repoRoot, requireToolchainEnv, uniqueStackName } from "./workspace";
@@ -131,7 +131,6 @@ describe("the CI gate on the example stacks", () => {
   let at0003: Awaited<ReturnType<typeof holdDatabase>>;
   let store: string;
   let prodConfig: ConfigMap;
-  let corruptSha256: { actual: string; recorded: string };
 
   /** Runs `body` on a copy of `source` under a fresh stack name, removed again afterwards. */
   async function withCopy<T>(source: string, prefix: string, body: (s: Stack) => Promise<T>) {
@@ -221,7 +220,6 @@ describe("the CI gate on the example stacks", () => {
     );
     fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
     fs.writeFileSync(dump, "PGDMQ stand-in dump");
-    corruptSha256 = { actual: (await hashFile(dump)).sha256, recorded: manifest.items[0].sha256 };
   });
 
   after(async () => {
@@ -278,17 +276,6 @@ describe("the CI gate on the example stacks", () => {
         `snapshotId; take a BackupSnapshot of "${empty.name}" at "base" first and pass its ` +
         `snapshotId.`,
     },
-    {
-      file: "restore-corrupt-snapshot",
-      change: "rewind:restore.snapshot",
-      database: "empty",
-      policy: "restore-requires-verified-snapshot",
-      resource: () => "rewind:index:Restore: hunter-restore",
-      message: () =>
-        `Restore "hunter-restore" names snapshot "${CORRUPT_SNAPSHOT}", which fails ` +
-        `verification: ${DATABASE_FILE} has sha256 ${corruptSha256.actual}, the manifest ` +
-        `records ${corruptSha256.recorded}.`,
-    },
   ];
 
   for (const example of refused) {
@@ -318,6 +305,17 @@ describe("the CI gate on the example stacks", () => {
       error: (stack) =>
         `stack "${stack}": rewind:app.version is "latest"; allowed: an immutable image tag ` +
         `(not "latest") or a sha256 digest`,
+    },
+    // The Restore's own check refuses a snapshot that fails verification at preview (issue 10),
+    // so the pack never sees it; the policy stays for Restores declared by other programs.
+    {
+      file: "restore-corrupt-snapshot",
+      change: "rewind:restore.snapshot",
+      database: "empty",
+      policy: "restore-requires-verified-snapshot",
+      error: () =>
+        `rewind:index:Restore resource 'hunter-restore': property snapshotId value ` +
+        `{${CORRUPT_SNAPSHOT}} has a problem: snapshot "${CORRUPT_SNAPSHOT}" in `,
     },
     {
       file: "downgrade-irreversible",

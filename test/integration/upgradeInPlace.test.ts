@@ -29,8 +29,10 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
   let oldStack: Stack;
   let newStack: Stack;
 
+  // The app's replicas; the front door itself moves from the old router to HAProxy (issue 13).
   const containers = async () =>
     (await listContainers(engine(), { [LABELS.stack]: `rewind/${stackName}` }))
+      .filter((c) => c.labels[LABELS.role] === "app")
       .map((c) => `${c.id} ${c.state}`)
       .sort();
   const migrationRows = async () =>
@@ -81,7 +83,7 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
     }
   });
 
-  test("0 created, 0 replaced, 0 deleted; the same containers; no migration or backup again", async () => {
+  test("only the front door's image changes; the same app containers; no migration or backup again", async () => {
     // Deployed by the old code, then once more so its state is at rest (the first run's
     // backup is not part of a no-change run).
     await oldStack.up(quiet);
@@ -99,8 +101,11 @@ describe("a stack of dynamic resources upgrades in place to the plugin's types",
 
     const result = await newStack.up(quiet);
     const changes: Record<string, number> = { ...result.summary.resourceChanges };
+    // One ImageRef created and one deleted: the front door's image, rewind-router then
+    // rewind-haproxy (issue 13); nothing else is created, replaced or deleted.
+    const expected: Record<string, number> = { create: 1, delete: 1 };
     for (const kind of ["create", "replace", "delete", "create-replacement", "delete-replaced"]) {
-      assert.equal(changes[kind] ?? 0, 0, `${kind}: ${JSON.stringify(changes)}`);
+      assert.equal(changes[kind] ?? 0, expected[kind] ?? 0, `${kind}: ${JSON.stringify(changes)}`);
     }
     assert.deepEqual(await containers(), before.containers, "no container restarted");
     assert.equal(await migrationRows(), before.rows, "no migration ran again");

@@ -187,6 +187,13 @@ describe("the proxy of a DockerDeployment", () => {
     assert.equal(proxyArgs({ ...inputs, replicas: 5 }).slots, 16);
   });
 
+  test("a worker ready by upSeconds or a command gets no HTTP check from HAProxy", () => {
+    for (const ready of [{ upSeconds: 10 }, { command: ["celery", "inspect", "ping"] }]) {
+      const args = proxyArgs({ ...inputs, health: { ...inputs.health, ...ready } });
+      assert.equal(args.readyPath, undefined, JSON.stringify(ready));
+    }
+  });
+
   test("its spec changes with the image and the config, not with the version or drain", () => {
     const spec = proxySpec(inputs);
     assert.equal(proxySpec({ ...inputs, version: "2.0.0", drainSeconds: 1 }), spec);
