@@ -1,4 +1,3 @@
-// @serial: uses the single-node cluster
 // The release and rollback journey of release.test.ts, on the Kubernetes target (#12): the real
 // program through the real Pulumi CLI and @pulumi/kubernetes, on the cluster of scripts/cluster,
 // pods pulling the hunter images from the local registry, PostgreSQL of scripts/services. Each
