@@ -144,6 +144,17 @@ export async function served(appUrl: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Waits until the front door answers again (up to `timeoutMs`): HAProxy takes a replica out while
+ * its readiness fails, e.g. while its database is down, and checks it again every second.
+ */
+export async function frontDoorAnswers(appUrl: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await served(appUrl)) === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export async function observe(s: FaultStack): Promise<Observed> {
   return {
     served: await served(s.appUrl),

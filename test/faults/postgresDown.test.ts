@@ -9,6 +9,7 @@ import {
   FaultStack,
   Observed,
   deployFaultStack,
+  frontDoorAnswers,
   observe,
   quiet,
   spawnUp,
@@ -41,6 +42,7 @@ describe("PostgreSQL stopped", () => {
     await startPostgres();
     assert.notEqual(code, 0, up.output());
     assert.match(up.output(), /BackupSnapshot hunter-backup/);
+    await frontDoorAnswers(s.appUrl);
     const now = await observe(s);
     assert.equal(now.revision, "0001");
     assert.deepEqual(now.columns, COLUMNS_AT["0001"]);
@@ -73,6 +75,9 @@ describe("PostgreSQL stopped", () => {
       await startPostgres();
     }
     assert.match(output, /cannot connect to database "rewind_db_[0-9a-f]+" at 127\.0\.0\.1:\d+/);
+    // The old replicas were out of HAProxy while their database was away; they come back by
+    // themselves, without an update.
+    await frontDoorAnswers(s.appUrl);
     const now = await observe(s);
     assert.equal(now.served, "1.1.0");
     assert.equal(now.revision, "0002");
