@@ -2,9 +2,10 @@
 // service (test/fixtures/layers-app), through `rewind`:
 // - files the app uses: a volume declared in rewind:app.mounts is mounted into the app, held by
 //   the snapshot, and put back by a restore (the app stopped meanwhile);
-// - a worker without HTTP, ready once its process stays up;
-// - the gate's dependency checks (a TCP port standing in for Redis) and a smoke time limit: a
-//   dependency that does not answer fails the gate, and the release rolls back.
+// - workers without HTTP, one ready once its process stays up, one once a command exits 0;
+// - the gate's dependency checks (a TCP port standing in for Redis, a command run in the app's
+//   image) and a smoke time limit: a dependency that does not answer fails the gate, and the
+//   release rolls back.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -19,7 +20,7 @@ import { expectCode, rewind } from "./rewindCli";
 import { buildLayersApp } from "./layersApp";
 import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
 
-test("layers: mounted files backed up and restored, a worker without HTTP, dependency checks", async () => {
+test("layers: mounted files backed up and restored, workers without HTTP, dependency checks", async () => {
   requireToolchainEnv();
   const repository = await buildLayersApp("layers-app-runbook", ["1.0.0", "2.0.0"]);
   const store = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-layers-store-"));
@@ -34,6 +35,7 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
   const redisPort = (redis.address() as net.AddressInfo).port;
   const port = await freePort();
   const workerPort = await freePort(new Set([port]));
+  const beatPort = await freePort(new Set([port, workerPort]));
   const get = async (route: string) =>
     (await fetch(`http://127.0.0.1:${port}${route}`)).json() as Promise<unknown>;
   const stackName = uniqueStackName("it-layers-rb");
@@ -58,6 +60,13 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
             "rewind:app.services[0].command[1]": { value: "-c" },
             "rewind:app.services[0].command[2]": { value: "import time; time.sleep(86400)" },
             "rewind:app.services[0].readiness.upSeconds": { value: "2" },
+            "rewind:app.services[1].name": { value: "beat" },
+            "rewind:app.services[1].port": { value: String(beatPort) },
+            "rewind:app.services[1].command[0]": { value: "sleep" },
+            "rewind:app.services[1].command[1]": { value: "86400" },
+            "rewind:app.services[1].readiness.command[0]": { value: "python3" },
+            "rewind:app.services[1].readiness.command[1]": { value: "-c" },
+            "rewind:app.services[1].readiness.command[2]": { value: "import sys; sys.exit(0)" },
             "rewind:database.url": { value: dbUrl, secret: true },
             "rewind:database.migrations.tool": { value: "alembic" },
             "rewind:database.migrations.revisions[0]": { value: "0001" },
@@ -71,6 +80,10 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
             "rewind:gate.tcp[0].name": { value: "redis" },
             "rewind:gate.tcp[0].host": { value: "127.0.0.1" },
             "rewind:gate.tcp[0].port": { value: String(redisPort) },
+            "rewind:gate.command[0].name": { value: "python" },
+            "rewind:gate.command[0].command[0]": { value: "python3" },
+            "rewind:gate.command[0].command[1]": { value: "-c" },
+            "rewind:gate.command[0].command[2]": { value: "import sys; sys.exit(0)" },
           },
           true,
         );
@@ -82,7 +95,7 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
           "--set",
           "rewind:database.revision=0001",
         );
-        expectCode(first, 0, "release 1.0.0 with a mount, a worker and a dependency");
+        expectCode(first, 0, "release 1.0.0 with a mount, two workers and two dependencies");
         assert.deepEqual(await get("/files"), ["a.txt"]);
 
         const up = await cli(
@@ -120,7 +133,7 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
         assert.equal(fs.readFileSync(path.join(files, "a.txt"), "utf8"), "before\n");
 
         // A dependency that does not answer: the gate fails on it and the release rolls back.
-        const closed = await freePort(new Set([port, workerPort, redisPort]));
+        const closed = await freePort(new Set([port, workerPort, beatPort, redisPort]));
         const down = await cli(
           "release with redis unreachable",
           "release",
@@ -133,6 +146,20 @@ test("layers: mounted files backed up and restored, a worker without HTTP, depen
           new RegExp(
             `dependency redis: TCP 127\\.0\\.0\\.1:${closed}: failed: connect ECONNREFUSED`,
           ),
+        );
+        assert.deepEqual(await get("/version"), { version: "1.0.0" });
+
+        // A dependency command that exits non-zero fails the gate the same way.
+        const failing = await cli(
+          "release with the python check failing",
+          "release",
+          "--set",
+          "rewind:gate.command[0].command[2]=import sys; sys.exit(3)",
+        );
+        expectCode(failing, 1, "release with the dependency command failing");
+        assert.match(
+          failing.stderr,
+          /dependency python: \["python3","-c","import sys; sys\.exit\(3\)"\] exits 0: exited 3/,
         );
         assert.deepEqual(await get("/version"), { version: "1.0.0" });
       } finally {
