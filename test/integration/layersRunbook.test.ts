@@ -63,7 +63,7 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
             "rewind:app.services[1].name": { value: "beat" },
             "rewind:app.services[1].port": { value: String(beatPort) },
             "rewind:app.services[1].command[0]": { value: "sleep" },
-            "rewind:app.services[1].command[1]": { value: "86400" },
+            "rewind:app.services[1].command[1]": { value: "infinity" },
             "rewind:app.services[1].readiness.command[0]": { value: "python3" },
             "rewind:app.services[1].readiness.command[1]": { value: "-c" },
             "rewind:app.services[1].readiness.command[2]": { value: "import sys; sys.exit(0)" },
