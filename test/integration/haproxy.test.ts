@@ -328,8 +328,9 @@ describe("HAProxy at the front door (adapters/haproxy.ts, real engine)", () => {
   test("an upstream that never passes its health check is not switched to", async () => {
     const serving = await currentUpstreams(socketPath);
     assert.equal(serving.length, 1);
-    // Nothing listens there: its check fails, so the switch is not confirmed.
-    const nobody = `127.0.0.1:${await freePort()}`;
+    // Nothing listens on a privileged port here (a freed one may be taken by a parallel test):
+    // its check fails, so the switch is not confirmed.
+    const nobody = "127.0.0.1:1";
     await assert.rejects(
       setUpstreams(socketPath, [nobody], { confirmMs: 2_000 }),
       new RegExp(
