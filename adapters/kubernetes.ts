@@ -117,14 +117,22 @@ interface DeploymentView {
 const deploymentPath = (namespace: string, name: string) =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(name)}`;
 
+/** Deployment `name`, or undefined when it does not exist. */
+async function readDeployment(
+  api: KubernetesApi,
+  namespace: string,
+  name: string,
+): Promise<DeploymentView | undefined> {
+  return (await api.request("GET", deploymentPath(namespace, name))) as DeploymentView | undefined;
+}
+
 /** The version Deployment `name` is pinned to (Rewind's annotation), or undefined if none. */
 export async function deploymentVersion(
   api: KubernetesApi,
   namespace: string,
   name: string,
 ): Promise<string | undefined> {
-  const found = (await api.request("GET", deploymentPath(namespace, name))) as
-    DeploymentView | undefined;
+  const found = await readDeployment(api, namespace, name);
   return found?.metadata?.annotations?.[KUBERNETES_ANNOTATIONS.version];
 }
 
@@ -134,8 +142,7 @@ export async function deploymentReplicas(
   namespace: string,
   name: string,
 ): Promise<number | undefined> {
-  const found = (await api.request("GET", deploymentPath(namespace, name))) as
-    DeploymentView | undefined;
+  const found = await readDeployment(api, namespace, name);
   return found === undefined ? undefined : (found.spec?.replicas ?? 1);
 }
 

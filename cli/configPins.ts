@@ -469,14 +469,7 @@ export function withRevisionList(config: StackConfig, revisions: readonly string
     return config;
   }
   const next = { ...database, migrations: { ...database.migrations, revisions: [...revisions] } };
-  return {
-    ...config,
-    "rewind:database": {
-      value: JSON.stringify(next),
-      objectValue: next,
-      secret: config["rewind:database"]?.secret,
-    },
-  };
+  return withDatabaseObject(config, next);
 }
 
 /**
@@ -504,6 +497,11 @@ export function withMaintenanceList(
     ...database,
     migrations: { ...database.migrations, maintenance: [...have, ...missing] },
   };
+  return withDatabaseObject(config, next);
+}
+
+/** The config with `rewind:database` replaced by `next`, keeping whether it is a secret. */
+function withDatabaseObject(config: StackConfig, next: Record<string, unknown>): StackConfig {
   return {
     ...config,
     "rewind:database": {
