@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { load } from "js-yaml";
 import { PARTIAL_PREFIX, abandonSnapshot } from "../adapters/backupStore";
 import { readPins, StackConfig } from "../domain/pins";
 import { processAlive } from "./configLock";
@@ -37,16 +38,30 @@ export interface StackInspection {
   readonly partialSnapshots: readonly string[];
 }
 
-/** The file backend's directory (PULUMI_BACKEND_URL=file://…), or undefined for another one. */
+/**
+ * The file backend's directory, as the pulumi CLI picks it: the project's `backend.url` in
+ * Pulumi.yaml (what `rewind init` writes; relative to the project), else PULUMI_BACKEND_URL;
+ * undefined for another backend.
+ */
 export function fileBackendDir(
   env: Readonly<Record<string, string | undefined>>,
+  workDir: string,
 ): string | undefined {
-  const url = env.PULUMI_BACKEND_URL;
+  const url = projectBackendUrl(workDir) ?? env.PULUMI_BACKEND_URL;
   if (url === undefined || !url.startsWith("file://")) {
     return undefined;
   }
   const dir = url.slice("file://".length).replace(/^~(?=\/|$)/, os.homedir());
-  return path.resolve(dir);
+  return path.resolve(workDir, dir);
+}
+
+/** Pulumi.yaml's `backend.url`, or undefined when the project names none. */
+function projectBackendUrl(workDir: string): string | undefined {
+  const project = load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+    backend?: { url?: unknown };
+  } | null;
+  const url = project?.backend?.url;
+  return typeof url === "string" && url !== "" ? url : undefined;
 }
 
 /** The project's name, from Pulumi.yaml's top-level `name:`. */
@@ -64,7 +79,7 @@ export function engineLocks(
   workDir: string,
   stack: string,
 ): EngineLock[] {
-  const backend = fileBackendDir(env);
+  const backend = fileBackendDir(env, workDir);
   const project = projectName(workDir);
   if (backend === undefined || project === undefined) {
     return [];

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { acquireConfigLock, lockFileOf } from "../../cli/configLock";
 import { formatVerdict, judgeStack } from "../../cli/recoveryPlan";
-import { EngineLock } from "../../cli/stackRecovery";
+import { EngineLock, engineLocks, fileBackendDir } from "../../cli/stackRecovery";
 import { UserError } from "../../domain/errors";
 
 const lock = (state: EngineLock["state"], host = "vm"): EngineLock => ({
@@ -110,5 +110,37 @@ describe("acquireConfigLock", () => {
     const taken = await acquireConfigLock(config, "prod", "rewind recover", 0);
     assert.equal(taken.replaced?.pid, dead);
     taken.release();
+  });
+});
+
+describe("the engine's locks of a team's project (rewind init's Pulumi.yaml)", () => {
+  test("the project's backend.url wins over PULUMI_BACKEND_URL, relative to the project", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-backend-"));
+    try {
+      const env = { PULUMI_BACKEND_URL: "file:///elsewhere" };
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
+      assert.equal(fileBackendDir(env, dir), "/elsewhere");
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        "name: shop\nruntime: nodejs\nbackend:\n  url: file://./.rewind/state\n",
+      );
+      assert.equal(fileBackendDir(env, dir), path.join(dir, ".rewind", "state"));
+
+      // A lock left by a killed update in the team's own state is found.
+      const locks = path.join(dir, ".rewind/state/.pulumi/locks/organization/shop/dev");
+      fs.mkdirSync(locks, { recursive: true });
+      const dead = spawnSync("true").pid;
+      fs.writeFileSync(
+        path.join(locks, "a.json"),
+        JSON.stringify({ pid: dead, hostname: os.hostname(), username: "ops", timestamp: "t" }),
+      );
+      const found = engineLocks(env, dir, "dev");
+      assert.deepEqual(
+        found.map((l) => [l.pid, l.state]),
+        [[dead, "gone"]],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
