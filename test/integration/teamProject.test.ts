@@ -3,8 +3,9 @@
 // migrations), Rewind installed into it as `npm install <folder>` does (node_modules/rewind and
 // node_modules/.bin/rewind linked to this checkout). From that folder only: rewind init,
 // release, a second release with a migration, backup, history, rollback by time, status,
-// report and the gate with the database URL from the environment. Every piece of state the
-// stack leaves is under the project's .rewind/.
+// report and the gate with the database URL from the environment; then a release killed in its
+// update, which `rewind recover` clears. Every piece of state the stack leaves is under the
+// project's .rewind/.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -296,5 +297,41 @@ describe("Rewind in a team's own repository", () => {
     assert.ok(fs.existsSync(path.join(dir, ".rewind", "state", ".pulumi", "stacks", "shop")));
     assert.equal(fs.readdirSync(path.join(dir, ".rewind", "proxy")).length, 1);
     assert.ok(!fs.existsSync(path.join(repoRoot, ".pulumi", "stacks", "shop")));
+  });
+
+  test("a release killed in its update: the next one says so, recover clears it, it converges", async () => {
+    const pins = ["--set", "rewind:app.version=2.0.0", "--set", "rewind:database.revision=0002"];
+    // Its own process group, so the kill takes rewind, pulumi and the plugins at once.
+    const child = spawn(path.join(dir, "node_modules", ".bin", "rewind"), ["release", ...pins], {
+      cwd: dir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let out = "";
+    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    const inUpdate = new Promise<void>((resolve) => {
+      const read = (d: Buffer) => {
+        out += d.toString();
+        if (/Migration shop-migration/.test(out)) resolve();
+      };
+      child.stdout.on("data", read);
+      child.stderr.on("data", read);
+    });
+    await Promise.race([inUpdate, exited]);
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+    assert.match(out, /Migration shop-migration/, "killed while the update ran");
+    assert.equal(await waitForBody(`http://127.0.0.1:${port}/version`), "1.0.0");
+
+    const next = await rewind(["release", ...pins]);
+    expectCode(next, 2, "release after the kill");
+    assert.match(next.stderr, /pulumi pid \d+ .*is gone, but its lock of the stack remains/);
+    assert.match(next.stderr, new RegExp(`run rewind recover --stack ${STACK}`));
+    expectCode(await rewind(["recover"]), 0, "rewind recover");
+    const again = await timed("release after recover", () => rewind(["release", ...pins]));
+    expectCode(again, 0, "release after recover");
+    assert.equal(await waitForBody(`http://127.0.0.1:${port}/version`), "2.0.0");
+    assert.equal(await revisionOf(), "0002");
   });
 });
