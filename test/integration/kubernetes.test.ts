@@ -12,6 +12,11 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { readManifest } from "../../adapters/backupStore";
 import { countPods, deploymentReplicas, kubernetesApi } from "../../adapters/kubernetes";
+import {
+  DRAIN_SECONDS,
+  KUBERNETES_ANNOTATIONS,
+  KUBERNETES_LABELS,
+} from "../../domain/kubernetesManifest";
 import { TestDatabase, columnsOfItems, createDatabase, itemsChecksum, sql } from "./postgres";
 import { expectCode, rewind } from "./rewindCli";
 import {
@@ -73,6 +78,40 @@ describe("a release's life on the Kubernetes target", () => {
   const served = async () =>
     ((await (await fetch(`${appUrl}/version`)).json()) as { version: string }).version;
   const image = (digest: string) => `${process.env.REWIND_REGISTRY}/hunter@${digest}`;
+  /**
+   * Waits until every hunter pod runs `version`. A rollout returns once the new pods are ready;
+   * the old ones still answer through their preStop sleep and SIGTERM, so the next step's client
+   * could meet them.
+   */
+  const drained = async (version: string) => {
+    const boundMs = (DRAIN_SECONDS + 10 + 30) * 1000;
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      const pods = JSON.parse(
+        kubectl(env, [
+          "-n",
+          namespace.name,
+          "get",
+          "pods",
+          "-l",
+          `${KUBERNETES_LABELS.name}=hunter`,
+          "-o",
+          "json",
+        ]),
+      ) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
+      const others = pods.items.filter(
+        (p) => p.metadata.annotations?.[KUBERNETES_ANNOTATIONS.version] !== version,
+      );
+      if (others.length === 0) return;
+      if (Date.now() >= deadline) {
+        assert.fail(
+          `hunter pods not on ${version} after ${boundMs / 1000}s: ` +
+            others.map((p) => p.metadata.name).join(", "),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
   /** Polls the Service every 20 ms, a fresh connection each time, from the host. */
   const watch = () => {
     const poller = new Poller(`${appUrl}/version`);
@@ -165,6 +204,7 @@ describe("a release's life on the Kubernetes target", () => {
     assert.equal(await served(), "1.1.0");
     assert.equal(await readDatabaseRevision(dbUrl), "0002");
     assert.equal(deployment().spec.template.spec.containers[0].image, image(digest110));
+    await drained("1.1.0");
   });
 
   test("3. roll back by pin: 0 failed requests on the Service, then the migration down", async () => {
@@ -184,6 +224,7 @@ describe("a release's life on the Kubernetes target", () => {
     assert.ok(!(await columnsOfItems(dbUrl)).includes("slug"));
     assert.deepEqual(await itemsChecksum(dbUrl, ITEM_COLUMNS), checksum0001);
     assert.equal(deployment().spec.template.spec.containers[0].image, image(digest100));
+    await drained("1.0.0");
   });
 
   test("4. a bad version is rolled back by itself, and 1.0.0 serves throughout", async () => {
