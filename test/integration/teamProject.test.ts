@@ -1,7 +1,7 @@
 // Rewind in a team's own repository (issue 11): a project in a temporary folder outside this
 // repository, with a service of the test's own (its own image, built here, and its own SQL
-// migrations), Rewind installed into it as `npm install <folder>` does (node_modules/rewind and
-// node_modules/.bin/rewind linked to this checkout). From that folder only: rewind init,
+// migrations), Rewind installed into it as from a registry (packedInstall.ts: the tarball of
+// `npm pack`, then `npm ci --offline`). From that folder only: rewind init,
 // release, a second release with a migration, backup, history, rollback by time, status,
 // report and the gate with the database URL from the environment; then a release killed in its
 // update, which `rewind recover` clears. Every piece of state the stack leaves is under the
@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { freePort } from "../../adapters/ports";
 import { TestDatabase, createDatabase, sql } from "./postgres";
 import { CliResult, expectCode } from "./rewindCli";
+import { installPacked } from "./packedInstall";
 import { repoRoot, requireToolchainEnv, timed } from "./workspace";
 
 const FIXTURE = path.join(repoRoot, "test", "fixtures", "team");
@@ -106,18 +107,10 @@ describe("Rewind in a team's own repository", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-team-"));
     assert.ok(path.relative(repoRoot, dir).startsWith(".."), `${dir} is inside ${repoRoot}`);
     fs.cpSync(path.join(FIXTURE, "migrations"), path.join(dir, "migrations"), { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, "package.json"),
-      JSON.stringify({
-        name: "shop",
-        private: true,
-        devDependencies: { rewind: `file:${repoRoot}` },
-      }),
-    );
-    // What `npm install <folder>` leaves: the package linked, its bin linked.
-    fs.mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
-    fs.symlinkSync(repoRoot, path.join(dir, "node_modules", "rewind"));
-    fs.symlinkSync("../rewind/bin/rewind", path.join(dir, "node_modules", ".bin", "rewind"));
+    await timed("npm pack + npm ci --offline", async () => installPacked(dir, "shop"));
+    // A copy in the team's tree, as from a registry: not a link back into this checkout.
+    assert.equal(fs.lstatSync(path.join(dir, "node_modules", "rewind")).isSymbolicLink(), false);
+    assert.ok(fs.existsSync(path.join(dir, "node_modules", "rewind", "dist", "index.js")));
     db = await createDatabase();
     port = await freePort();
     // The team's shell: no project, stack or state backend of Rewind's checkout.
