@@ -99,6 +99,11 @@ export async function planRollback(
     rehearse?: boolean;
     /** Copy the rows into the rehearsal too. @default false */
     withData?: boolean;
+    /**
+     * Start the pinned version on a copy of the schema now when the way down crosses steps no
+     * declaration puts in the maintenance order. @default true
+     */
+    detect?: boolean;
   },
 ): Promise<PlannedRollback> {
   const [entries, outputs, currentConfig] = await Promise.all([
@@ -166,7 +171,7 @@ export async function planRollback(
       : {};
   // The maintenance order, detected: only once the rehearsal showed the way down works.
   const detection =
-    rehearsed.rehearsal?.ok === true && ordering?.kind === "listed"
+    options.detect !== false && rehearsed.rehearsal?.ok === true && ordering?.kind === "listed"
       ? await detectOnTheWayBack(
           {
             currentConfig,
