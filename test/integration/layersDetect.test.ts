@@ -179,7 +179,8 @@ test("layersDetect: plan detects that 1.0.0 cannot run on 0002, rollback pins th
     assert.equal(p.order.appStart.version, "1.0.0");
     assert.ok(p.order.appStart.seconds >= 15, `gave up after ${p.order.appStart.seconds}s`);
     assert.match(p.order.detection, NOT_READY);
-    assert.match(p.order.detection, /column "name" does not exist/);
+    // The app's own answer, as its JSON body carries it.
+    assert.match(p.order.detection, /column \\"name\\" does not exist/);
     assert.deepEqual(p.steps, ["backup", "migrate", "app", "gate"]);
     // The plan changed nothing: 2.0.0 serves at 0002, the config declares nothing yet, and the
     // copies and the trial's container are gone.
