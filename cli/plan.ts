@@ -27,10 +27,11 @@ import {
   planOrdering,
 } from "../domain/rollbackPlan";
 import { compareIn } from "../domain/revisionOrder";
-import { Rehearsal } from "../domain/rehearsal";
+import { Rehearsal, maintenanceDetected } from "../domain/rehearsal";
 import { estimateWritesSince } from "../domain/writesSince";
 import { readWriteCounters, withClient } from "../adapters/postgres";
 import { rehearseForPlan } from "./rehearse";
+import { detectOnTheWayBack } from "./appStartTrial";
 import { formatRollbackPlan } from "./rollbackPlanText";
 import {
   HistoryEntry,
@@ -53,8 +54,12 @@ migration down, restore, or refused) with the runbook's method and time target, 
 (app first, or the maintenance order with its expected downtime), and the \`pulumi preview\`
 of the target config with the policy pack. An Alembic downgrade is first rehearsed on a
 throwaway copy of the database (see rewind rehearse): a step whose downgrade fails there makes
-the plan a restore of the snapshot, with what the restore would discard. \`rewind rollback
---dry-run\` is the same command.
+the plan a restore of the snapshot, with what the restore would discard. When the downgrade
+works there, the app version changes and no step down is declared in
+rewind:database.migrations.maintenance, the pinned version is started on another copy of the
+schema now (Docker target only): if it does not become ready within health.timeoutSeconds, the
+plan takes the maintenance order and the rollback pins those steps as maintenance. \`rewind
+rollback --dry-run\` is the same command.
 
 Options:
 ${TARGET_HELP}
@@ -94,6 +99,11 @@ export async function planRollback(
     rehearse?: boolean;
     /** Copy the rows into the rehearsal too. @default false */
     withData?: boolean;
+    /**
+     * Start the pinned version on a copy of the schema now when the way down crosses steps no
+     * declaration puts in the maintenance order. @default true
+     */
+    detect?: boolean;
   },
 ): Promise<PlannedRollback> {
   const [entries, outputs, currentConfig] = await Promise.all([
@@ -159,6 +169,26 @@ export async function planRollback(
           withData: options.withData === true,
         })
       : {};
+  // The maintenance order, detected: only once the rehearsal showed the way down works.
+  const detection =
+    options.detect !== false && rehearsed.rehearsal?.ok === true && ordering?.kind === "listed"
+      ? await detectOnTheWayBack(
+          {
+            currentConfig,
+            targetConfig: target.config,
+            appFrom: current.appVersion,
+            from: rehearsed.rehearsal.from,
+            to: rehearsed.rehearsal.to,
+            order: ordering.order,
+            declared: [
+              ...(currentPins.migrationsMaintenance ?? []),
+              ...(pins.migrationsMaintenance ?? []),
+            ],
+          },
+          options.io,
+          options.quiet,
+        )
+      : {};
   const planInput = {
     stack: session.name,
     target,
@@ -170,6 +200,8 @@ export async function planRollback(
     restore: options.restore,
     rehearsal: rehearsed.rehearsal,
     rehearsalNote: rehearsed.note,
+    appStart: detection.trial,
+    appStartNote: detection.note,
   };
   // Decided once without the preview: the preview must see the restore pin when the plan
   // falls back to a restore.
@@ -186,8 +218,12 @@ export async function planRollback(
     ordering?.kind === "listed" && ordering.source === "current"
       ? withRevisionList(restored, ordering.order)
       : restored;
-  // The maintenance order declared since the target ran must hold on the way back too.
-  const targetConfig = withMaintenanceList(listed, currentPins.migrationsMaintenance ?? []);
+  // The maintenance order declared since the target ran must hold on the way back too, and so
+  // must the one the trial detected.
+  const targetConfig = withMaintenanceList(listed, [
+    ...(currentPins.migrationsMaintenance ?? []),
+    ...maintenanceDetected(detection.trial),
+  ]);
   const writes = pinConfig(currentConfig, targetConfig);
   const writesSince =
     restoring && snapshot !== undefined ? await estimateLoss(currentConfig, snapshot) : undefined;

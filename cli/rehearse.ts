@@ -105,6 +105,8 @@ export const rehearse: Command = {
         quiet: common.quiet,
         rehearse: true,
         withData: values["with-data"] === true,
+        // The downgrade alone: rewind plan tries the app on the newer schema.
+        detect: false,
       });
       const s = plan.schema;
       const failed = s.stepsDown.some((step) => step.reversible === false);

@@ -47,6 +47,8 @@ import { classifyFailure } from "./progress";
 import { autoRollbackMessage } from "./rollbackMessages";
 import { chooseAutoRollback } from "../domain/rollbackPlan";
 import { formatChanges } from "./rollbackPlanText";
+import { Detection, alembicRevisionNow, detectOnTheWayBack } from "./appStartTrial";
+import { appStartSentence, maintenanceDetected } from "../domain/rehearsal";
 import { buildReport, formatReport, webhookPayload } from "./rollbackReport";
 import { HistoryEntry, Pins, StackConfig, lastKnownGood } from "../domain/pins";
 import { formatSeconds, shortDigest } from "./stackHistory";
@@ -257,10 +259,23 @@ export const release: Command = {
         return ExitCode.failed;
       }
 
-      // The failed config's maintenance declarations hold on the way back too.
+      // Before a migration down, the known-good version is tried on a copy of the schema the
+      // failed update left: if it is not ready there, the way down takes the maintenance order.
+      const detection =
+        choice.decision === "migration-down"
+          ? await detectBeforeMigrationDown(session, io, common.quiet, choice.to, failedPins)
+          : {};
+      if (detection.trial !== undefined || detection.note !== undefined) {
+        const said =
+          detection.trial === undefined ? detection.note : appStartSentence(detection.trial);
+        io.stderr(`Order: ${said}\n`);
+        result.detection = said;
+      }
+      // The failed config's maintenance declarations hold on the way back too, and so does the
+      // order the trial detected.
       const target = withMaintenanceList(
         rollbackConfig(choice.to, choice.keepRevision, choice.restoreSnapshot, choice.revisions),
-        failedPins.migrationsMaintenance ?? [],
+        [...(failedPins.migrationsMaintenance ?? []), ...maintenanceDetected(detection.trial)],
       );
       const writes = pinConfig(await session.config(), target);
       for (const command of pinCommands(writes, session.name)) {
@@ -345,6 +360,42 @@ export const release: Command = {
     }
   },
 };
+
+/**
+ * Starts the known-good version on a copy of the schema the failed update left, when the way
+ * down crosses Alembic steps no declaration covers (cli/appStartTrial.ts).
+ */
+async function detectBeforeMigrationDown(
+  session: StackAccess,
+  io: CliIo,
+  quiet: boolean,
+  good: HistoryEntry,
+  failed: Pins,
+): Promise<Detection> {
+  const config = await session.config();
+  const order = failed.migrationsRevisions ?? good.pins.migrationsRevisions;
+  if (good.pins.migrationsTool !== "alembic" || order === undefined) return {};
+  const to = good.pins.revision;
+  // What the failed update left: a failed migration may have stopped between two steps.
+  const from = await alembicRevisionNow(config);
+  if (to === undefined || from === undefined) return {};
+  return detectOnTheWayBack(
+    {
+      currentConfig: config,
+      targetConfig: good.config,
+      appFrom: failed.appVersion,
+      from,
+      to,
+      order,
+      declared: [
+        ...(failed.migrationsMaintenance ?? []),
+        ...(good.pins.migrationsMaintenance ?? []),
+      ],
+    },
+    io,
+    quiet,
+  );
+}
 
 /** The keys the stack holds as secrets (a namespace with one secret leaf is one). */
 function secretKeysOf(config: StackConfig): Set<string> {

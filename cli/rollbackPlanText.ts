@@ -113,6 +113,9 @@ export function formatRollbackPlan(plan: RollbackPlan): string {
         `expected downtime: ${plan.order.downtimeSeconds === null ? "" : `up to about ${plan.order.downtimeSeconds}s, `}${plan.order.downtime}`,
       );
     }
+    if (plan.order.detection !== null) {
+      more(`(${plan.order.detection})`);
+    }
   }
   if (plan.steps.length > 0) {
     row("steps", plan.steps.join(" → "));

@@ -59,3 +59,59 @@ export function irreversibleInRehearsal(order: readonly string[], rehearsal: Reh
     .filter((s) => s.reversible === false)
     .map((s) => s.revision);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The maintenance order, detected (issue 11): before a way down that no declaration puts in the
+// maintenance order, the version to go back to is started on a copy of the schema that runs now.
+// If it never becomes ready there, app first would leave it broken: the steps are migrated with
+// the app stopped instead.
+
+/** What starting the pinned version on a copy of the newer schema showed. */
+export interface AppStartTrial {
+  /** The version started: the one the rollback pins. */
+  readonly version: string;
+  /** The revision of the schema the copy was made from (what runs now). */
+  readonly revision: string;
+  /** The steps down the trial judged: the way down's steps no declaration covers. */
+  readonly steps: readonly string[];
+  /** It answered 2xx on its readiness path within the timeout. */
+  readonly ready: boolean;
+  /** How long it took to become ready, or until the trial gave up. */
+  readonly seconds: number;
+  /** `health.timeoutSeconds` of the pinned config: how long it was given. */
+  readonly timeoutSeconds: number;
+  /** Why it was not ready (the last answer to its probe, or how its container ended); "" if ready. */
+  readonly problem: string;
+}
+
+/**
+ * The steps of a way down from `from` to `to` (newest first) that a trial must judge: those not
+ * in `declared`. None when a declared one is crossed: the planner then runs the whole way down
+ * with the app stopped already (planner.ts crossedRevisions), so a trial would change nothing.
+ */
+export function undeclaredStepsDown(
+  order: readonly string[],
+  from: string,
+  to: string,
+  declared: readonly string[],
+): string[] {
+  const steps = listedStepsDown(order, from, to);
+  if (steps.some((step) => declared.includes(step))) return [];
+  return steps;
+}
+
+/** The revisions a trial puts in the maintenance order: its steps when the app was not ready. */
+export function maintenanceDetected(trial: AppStartTrial | undefined): readonly string[] {
+  return trial === undefined || trial.ready ? [] : trial.steps;
+}
+
+/** The trial in one sentence, for the plan's order and the release's log. */
+export function appStartSentence(trial: AppStartTrial): string {
+  const copy = `a copy of the schema at ${trial.revision}`;
+  return trial.ready
+    ? `detected ready: ${trial.version} became ready on ${copy} in ${trial.seconds.toFixed(1)}s; ` +
+        `app first`
+    : `detected: ${trial.version} did not become ready on ${copy} (${trial.problem}) within ` +
+        `${trial.timeoutSeconds}s (health.timeoutSeconds); the rollback pins ` +
+        `${trial.steps.join(", ")} in rewind:database.migrations.maintenance`;
+}

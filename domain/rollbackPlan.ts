@@ -5,7 +5,13 @@
 import { MigrationSet, stepsBetween } from "./migrationSet";
 import { HistoryEntry, Pins, SnapshotRecord } from "./pins";
 import { Decision, Plan, Step, planRelease, rollbackDecision } from "./planner";
-import { Rehearsal, rehearsedSteps } from "./rehearsal";
+import {
+  AppStartTrial,
+  Rehearsal,
+  appStartSentence,
+  maintenanceDetected,
+  rehearsedSteps,
+} from "./rehearsal";
 import { BASE } from "./revision";
 import { Ordering, compareIn, listedStepsDown, revisionOrdering } from "./revisionOrder";
 
@@ -79,6 +85,10 @@ export interface RollbackPlanInput {
   readonly rehearsalNote?: string;
   /** Rows written since the restore candidate was taken, estimated; for the data-loss warning. */
   readonly writesSince?: WritesSince;
+  /** The pinned version started on a copy of the schema now, when a trial ran. */
+  readonly appStart?: AppStartTrial;
+  /** Why no trial ran when one was wanted (the Kubernetes target, no database URL, ...). */
+  readonly appStartNote?: string;
 }
 
 /** An estimate of the rows written since a snapshot. */
@@ -103,6 +113,10 @@ export interface MigrationOrder {
   readonly downtimeSeconds: number | null;
   /** What the downtime is made of; null when there is none. */
   readonly downtime: string | null;
+  /** The trial of the pinned version on a copy of the schema now, when one ran. */
+  readonly appStart: AppStartTrial | null;
+  /** The trial's outcome in a sentence, or why none ran; null when none was wanted. */
+  readonly detection: string | null;
 }
 
 /** What a restore throws away. */
@@ -261,10 +275,14 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     : input.restore
       ? "asked"
       : null;
+  // A trial on another way down (or without one) says nothing about this one.
+  const appStart =
+    direction === "down" && input.appStart?.revision === fromRevision ? input.appStart : undefined;
   const maintenanceDeclared = [
     ...new Set([
       ...(to.migrationsMaintenance ?? []),
       ...(input.currentConfig?.migrationsMaintenance ?? []),
+      ...maintenanceDetected(appStart),
     ]),
   ];
 
@@ -347,7 +365,11 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
     snapshot: input.snapshot ?? null,
     restorePin,
     restoreReason: plan.decision === "restore" ? (restoreReason ?? "asked") : null,
-    order: migrationOrder(plan, direction, input.rehearsal, to.healthTimeoutSeconds),
+    order: {
+      ...migrationOrder(plan, direction, input.rehearsal, to.healthTimeoutSeconds),
+      appStart: appStart ?? null,
+      detection: appStart !== undefined ? appStartSentence(appStart) : (input.appStartNote ?? null),
+    },
     dataLoss:
       plan.decision === "restore" ? dataLoss(restorePin, input.snapshot, input.writesSince) : null,
     decision: plan.decision,
@@ -380,7 +402,7 @@ export function migrationOrder(
   direction: RollbackPlan["schema"]["direction"],
   rehearsal: Rehearsal | undefined,
   healthTimeoutSeconds: number | undefined,
-): MigrationOrder {
+): Omit<MigrationOrder, "appStart" | "detection"> {
   const start = healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT;
   const maintenance = plan.maintenance ?? [];
   if (plan.decision === "restore") {

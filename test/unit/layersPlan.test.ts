@@ -255,6 +255,8 @@ describe("buildRollbackPlan: the layer a rollback chooses", () => {
       downtimeSeconds: 63,
       downtime:
         "from the app's stop to the other version's readiness: the migration (3s in the rehearsal) plus up to 60s for the app to become ready (health.timeoutSeconds)",
+      appStart: null,
+      detection: null,
     });
     assert.deepEqual(p.schema.stepsDown, [{ revision: "0002", name: null, reversible: true }]);
     assert.equal(p.schema.reversible, true);
