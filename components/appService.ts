@@ -49,8 +49,12 @@ export interface AppServiceArgs {
    * @default 1
    */
   replicas?: pulumi.Input<number>;
-  /** The public port; the service's HAProxy owns it and forwards to the ready replicas. */
-  port: pulumi.Input<number>;
+  /**
+   * The public port; the service's HAProxy owns it and forwards to the ready replicas.
+   * @default none: a worker without HTTP (Celery-like), with no HAProxy and no proxy image;
+   * `health` must then give `upSeconds` or `command`, and `url` is ""
+   */
+  port?: pulumi.Input<number>;
   /**
    * Environment of every replica. Stored as a secret: it usually holds credentials.
    * @default {}
@@ -85,13 +89,14 @@ export interface AppServiceArgs {
   mounts?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Repository of the front-door proxy's image, HAProxy (tag `HAPROXY_IMAGE_VERSION`, built by
-   * scripts/images).
+   * scripts/images). Only with a `port`.
    * @default `<the image's registry>/rewind-haproxy`
    */
   proxyImage?: pulumi.Input<string>;
   /**
    * How long old replicas may finish what is in flight after the switch before they are
-   * stopped (earlier once nothing is).
+   * stopped (earlier once nothing is); without a port, their time between SIGTERM and SIGKILL
+   * (a Celery warm shutdown finishes its job in it).
    * @default 30
    */
   drainSeconds?: pulumi.Input<number>;
@@ -113,6 +118,31 @@ function validate(name: string, args: AppServiceArgs): void {
   checks.schema("replicas", args.replicas, replicasSchema);
   checks.schema("port", args.port, portSchema);
   checks.schema("drainSeconds", args.drainSeconds, drainSecondsSchema);
+  if (args.port === undefined) {
+    // No port, no HTTP to probe and no front door.
+    if (
+      isPlain(args.health) &&
+      args.health.upSeconds === undefined &&
+      args.health.command === undefined
+    ) {
+      checks.add(
+        "health has neither upSeconds nor command while port is unset; allowed: " +
+          "health.upSeconds or health.command for a worker without HTTP, or a port",
+      );
+    } else if (args.health === undefined) {
+      checks.add(
+        "health is missing while port is unset; allowed: { upSeconds: N } or " +
+          "{ command: [...] } for a worker without HTTP, or a port",
+      );
+    }
+    if (args.proxyImage !== undefined) {
+      checks.invalid(
+        "proxyImage",
+        args.proxyImage,
+        "no value while port is unset (a service without a port has no front door)",
+      );
+    }
+  }
   checks.throwIfAny();
 }
 
@@ -120,6 +150,7 @@ function validate(name: string, args: AppServiceArgs): void {
  * One service of the app on the Docker target (`rewind:app:AppService`): the pinned version
  * resolved to a digest (ImageRef `<name>-image`), its replicas behind HAProxy
  * (DockerDeployment `<name>-deployment`), and the proxy's image (ImageRef `<name>-proxy-image`).
+ * A service without a port (a worker without HTTP) has neither HAProxy nor the proxy's image.
  * Several services from one image (an API and a worker) are several AppServices.
  */
 export class AppService extends pulumi.ComponentResource {
@@ -127,7 +158,7 @@ export class AppService extends pulumi.ComponentResource {
   public readonly digest: pulumi.Output<string>;
   /** `image@digest`. */
   public readonly ref: pulumi.Output<string>;
-  /** The proxy's address, `http://127.0.0.1:<port>`. */
+  /** The proxy's address, `http://127.0.0.1:<port>`; "" for a service without a port. */
   public readonly url: pulumi.Output<string>;
   /** The version the replicas run (the pin, once a release of it succeeded). */
   public readonly version: pulumi.Output<string>;
@@ -149,27 +180,8 @@ export class AppService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const proxyImage = pulumi.output(
-      args.proxyImage ?? pulumi.output(args.image).apply(defaultProxyImage),
-    );
-    // The app registry's credentials go to that registry only.
-    const sameRegistry = pulumi
-      .all([proxyImage, args.image])
-      .apply(([p, a]) => parseRepository(p).registry === parseRepository(a).registry);
-    const proxyRef = new ImageRef(
-      `${name}-proxy-image`,
-      {
-        image: proxyImage,
-        version: HAPROXY_IMAGE_VERSION,
-        registryUsername: pulumi
-          .all([sameRegistry, username])
-          .apply(([same, u]) => (same ? u : "")),
-        registryPassword: pulumi.secret(
-          pulumi.all([sameRegistry, password]).apply(([same, p]) => (same ? p : "")),
-        ),
-      },
-      { parent: this },
-    );
+    const proxyRef =
+      args.port === undefined ? undefined : this.proxyImageRef(name, args, username, password);
     const deployment = new DockerDeployment(
       `${name}-deployment`,
       {
@@ -178,11 +190,12 @@ export class AppService extends pulumi.ComponentResource {
         ref: image.ref,
         version: image.version,
         replicas: args.replicas ?? 1,
-        port: args.port,
         env: args.env ?? {},
         command: args.command ?? [],
         health: pulumi.output(args.health ?? {}).apply(withHealthDefaults),
-        proxyRef: proxyRef.ref,
+        ...(args.port === undefined || proxyRef === undefined
+          ? {}
+          : { port: args.port, proxyRef: proxyRef.ref }),
         drainSeconds: args.drainSeconds ?? 30,
         registryUsername: username,
         registryPassword: password,
@@ -203,6 +216,36 @@ export class AppService extends pulumi.ComponentResource {
       url: this.url,
       version: this.version,
     });
+  }
+
+  /** The front door's image, resolved to a digest: ImageRef `<name>-proxy-image`. */
+  private proxyImageRef(
+    name: string,
+    args: AppServiceArgs,
+    username: pulumi.Output<string>,
+    password: pulumi.Output<string>,
+  ): ImageRef {
+    const proxyImage = pulumi.output(
+      args.proxyImage ?? pulumi.output(args.image).apply(defaultProxyImage),
+    );
+    // The app registry's credentials go to that registry only.
+    const sameRegistry = pulumi
+      .all([proxyImage, args.image])
+      .apply(([p, a]) => parseRepository(p).registry === parseRepository(a).registry);
+    return new ImageRef(
+      `${name}-proxy-image`,
+      {
+        image: proxyImage,
+        version: HAPROXY_IMAGE_VERSION,
+        registryUsername: pulumi
+          .all([sameRegistry, username])
+          .apply(([same, u]) => (same ? u : "")),
+        registryPassword: pulumi.secret(
+          pulumi.all([sameRegistry, password]).apply(([same, p]) => (same ? p : "")),
+        ),
+      },
+      { parent: this },
+    );
   }
 }
 

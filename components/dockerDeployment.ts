@@ -14,18 +14,26 @@ export interface DockerDeploymentArgs {
   version: pulumi.Input<string>;
   /** Number of replicas; each listens on its own free loopback port (env `PORT`). */
   replicas: pulumi.Input<number>;
-  /** The public port, owned by HAProxy, which forwards to the ready replicas. */
-  port: pulumi.Input<number>;
+  /**
+   * The public port, owned by HAProxy, which forwards to the ready replicas.
+   * @default none: a worker without HTTP, with no proxy; `health` must then say `upSeconds` or
+   * `command`
+   */
+  port?: pulumi.Input<number>;
   /** Environment of every replica; stored as a secret. `PORT` is Rewind's. */
   env: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The container command as an argument array; the image's own when empty. */
   command: pulumi.Input<pulumi.Input<string>[]>;
   /** Startup and readiness paths probed before traffic switches, and how long that may take. */
   health: pulumi.Input<DockerHealth>;
-  /** The digest-pinned HAProxy image (rewind-haproxy), `repo@sha256:…`. */
-  proxyRef: pulumi.Input<string>;
   /**
-   * After the switch, how long old replicas may finish what is in flight before SIGTERM.
+   * The digest-pinned HAProxy image (rewind-haproxy), `repo@sha256:…`; exactly when `port` is set.
+   * @default none (no port, no proxy)
+   */
+  proxyRef?: pulumi.Input<string>;
+  /**
+   * After the switch, how long old replicas may finish what is in flight before SIGTERM;
+   * without a port, how long they have between SIGTERM and SIGKILL.
    * @default 30
    */
   drainSeconds?: pulumi.Input<number>;
@@ -47,7 +55,9 @@ export interface DockerDeploymentArgs {
  * N replicas of a digest-pinned image on the Docker Engine behind HAProxy
  * (`rewind:index:DockerDeployment`). A change of version, env, command or
  * replica count is health-gated: new replicas start, must answer the readiness path, HAProxy
- * switches to them, the old ones are drained, and only then stopped. `read` reports what really runs.
+ * switches to them, the old ones are drained, and only then stopped. A worker without a port has
+ * no HAProxy: its new replicas must be ready by `health.upSeconds` or `health.command`, then the
+ * old ones get `drainSeconds` to stop. `read` reports what really runs.
  */
 export class DockerDeployment extends pulumi.CustomResource {
   static readonly __pulumiType = token("DockerDeployment");
@@ -65,15 +75,15 @@ export class DockerDeployment extends pulumi.CustomResource {
   declare public readonly version: pulumi.Output<string>;
   /** Ready replicas of the current spec (after a refresh: those found running). */
   declare public readonly replicas: pulumi.Output<number>;
-  declare public readonly port: pulumi.Output<number>;
+  declare public readonly port: pulumi.Output<number | undefined>;
   declare public readonly env: pulumi.Output<Record<string, string>>;
   declare public readonly command: pulumi.Output<string[]>;
   declare public readonly health: pulumi.Output<DockerHealth>;
-  declare public readonly proxyRef: pulumi.Output<string>;
+  declare public readonly proxyRef: pulumi.Output<string | undefined>;
   declare public readonly drainSeconds: pulumi.Output<number>;
-  /** `http://127.0.0.1:<port>`: the proxy. */
+  /** `http://127.0.0.1:<port>`: the proxy; "" without a port. */
   declare public readonly url: pulumi.Output<string>;
-  /** The proxy container's id ("" when a refresh found none). */
+  /** The proxy container's id ("" when a refresh found none, or without a port). */
   declare public readonly proxyId: pulumi.Output<string>;
   /** Host directory of the proxy's state (config, admin socket). */
   declare public readonly proxyDir: pulumi.Output<string>;

@@ -251,7 +251,8 @@ export class Release extends pulumi.ComponentResource {
   /**
    * The app (`<name>-app`) and one AppService per further service (`<name>-service-<service>`),
    * on the Docker Engine: further processes of the same image and version (a worker beside the
-   * API), each with its own command, replicas and port, health-gated the same way.
+   * API), each with its own command, replicas and port (or none: a worker without HTTP, ready by
+   * its `readiness`), health-gated the same way.
    */
   private dockerServices(
     name: string,
@@ -341,25 +342,27 @@ export class Release extends pulumi.ComponentResource {
         },
         opts,
       ),
-      ...(app.services ?? []).map(
-        (service) =>
-          new KubernetesService(
-            `${name}-service-${service.name}`,
-            {
-              service: service.name,
-              image: app.image,
-              version: app.version,
-              namespace,
-              replicas: service.replicas,
-              port: service.port,
-              command: service.command,
-              env,
-              health: app.health,
-              stackId: args.stackId,
-            },
-            opts,
-          ),
-      ),
+      ...(app.services ?? []).map((service) => {
+        if (service.port === undefined) {
+          throw new InternalError("the config refuses a service without a port on kubernetes");
+        }
+        return new KubernetesService(
+          `${name}-service-${service.name}`,
+          {
+            service: service.name,
+            image: app.image,
+            version: app.version,
+            namespace,
+            replicas: service.replicas,
+            port: service.port,
+            command: service.command,
+            env,
+            health: app.health,
+            stackId: args.stackId,
+          },
+          opts,
+        );
+      }),
     ];
   }
 

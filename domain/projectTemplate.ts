@@ -91,13 +91,16 @@ ${salt}config:
     #   timeoutSeconds: 60         # how long a new version may take to become ready
     # Environment of every container (values may be secrets: --set-secret).
     # env: {}
-    # Further processes from the same image, each with its own public port:
+    # Further processes from the same image, each with its own public port, or none:
     # services:
-    #   - name: worker
-    #     command: [node, worker.js]
-    #     replicas: 1
+    #   - name: api-admin
+    #     command: [node, admin.js]
     #     port: 8001
-    #     # A worker without HTTP: ready once up this long, or when a command exits 0.
+    #   - name: worker
+    #     command: [celery, -A, shop, worker]
+    #     replicas: 1
+    #     # A worker without HTTP has no port and no proxy; it is ready once up this long, or
+    #     # when a command exits 0. Its old replicas get drainSeconds after SIGTERM.
     #     readiness: { upSeconds: 10 }   # or { command: [celery, inspect, ping] }
     # Volumes (under rewind:backup.volumesRoot) or host paths every process mounts; snapshots
     # hold exactly these, and a restore puts them back with the app stopped.

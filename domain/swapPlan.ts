@@ -41,17 +41,24 @@ export interface SwapPlan {
 }
 
 /**
+ * What the front door routes to now: the ids of the replicas the proxy serves; `undefined`
+ * when there is no proxy (or a new one must start); `"unrouted"` for a service without a port,
+ * which has no front door to switch.
+ */
+export type Routing = readonly string[] | undefined | "unrouted";
+
+/**
  * Which replicas to keep, start and stop, and in which order.
  * @param current every app container of the service (running or not).
  * @param desired the spec and count wanted.
- * @param routed ids of the replicas the proxy serves now; undefined when there is no proxy
- * (or a new one must start). A switch is planned whenever that differs from what is kept, even
- * if no replica changes.
+ * @param routed what the front door serves now. A switch is planned whenever that differs from
+ * what is kept, even if no replica changes; when unrouted, only when replicas start or stop
+ * (the moment the old ones begin to leave).
  */
 export function planSwap(
   current: readonly RunningReplica[],
   desired: DesiredReplicas,
-  routed: readonly string[] | undefined,
+  routed: Routing,
 ): SwapPlan {
   if (!Number.isInteger(desired.replicas) || desired.replicas < 1) {
     throw new RangeError(`replicas must be an integer of at least 1, got ${desired.replicas}`);
@@ -69,9 +76,10 @@ export function planSwap(
     steps.push({ kind: "start", count: start }, { kind: "await-ready" });
   }
   const routerCurrent =
-    routed !== undefined &&
-    routed.length === keep.length &&
-    keep.every((r) => routed.includes(r.id));
+    routed === "unrouted" ||
+    (routed !== undefined &&
+      routed.length === keep.length &&
+      keep.every((r) => routed.includes(r.id)));
   if (start > 0 || stop.length > 0 || !routerCurrent) {
     steps.push({ kind: "switch", keep: keep.map((r) => r.id) });
   }
@@ -102,17 +110,26 @@ export type FrontDoorAction =
       readonly kind: "create";
       readonly removeFirst: readonly string[];
       readonly retire: readonly string[];
-    };
+    }
+  /**
+   * A service without a port has no front door. `retire` are the proxies and routers it had
+   * while it had a port: they go at the switch (or at once when no replica changes).
+   */
+  | { readonly kind: "none"; readonly retire: readonly string[] };
 
 /**
  * Keep the running proxy if it was started from the wanted image and config on the wanted port;
- * otherwise start one. Routers (stacks from before HAProxy) are always replaced.
+ * otherwise start one. Routers (stacks from before HAProxy) are always replaced. A service
+ * without a port (`desired` undefined) gets none, and every front door it had is retired.
  */
 export function planFrontDoor(
   proxies: readonly RunningFrontDoor[],
   routers: readonly RunningFrontDoor[],
-  desired: { readonly spec: string; readonly port: number },
+  desired: { readonly spec: string; readonly port: number } | undefined,
 ): FrontDoorAction {
+  if (desired === undefined) {
+    return { kind: "none", retire: [...proxies, ...routers].map((p) => p.id) };
+  }
   const keep = proxies.find((p) => p.running && p.spec === desired.spec && p.port === desired.port);
   const others = proxies.filter((p) => p !== keep).map((p) => p.id);
   const routerIds = routers.map((r) => r.id);

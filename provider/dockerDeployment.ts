@@ -2,7 +2,9 @@
 // health-gated: start the new replicas, wait until each is ready, switch HAProxy (through its
 // runtime API) and confirm it serves the new list, drain the old replicas (nothing in flight, or
 // drainSeconds), and only then stop them (swapPlan.ts decides the order; this file does it).
-// A stack still on Rewind's old router moves to HAProxy at its next change.
+// A stack still on Rewind's old router moves to HAProxy at its next change. A service without
+// a port (a worker without HTTP) has no front door: its old replicas get drainSeconds between
+// SIGTERM and SIGKILL instead, the time a Celery warm shutdown needs to finish its job.
 //
 // Runs in the provider plugin: plain functions calling the adapters, plain Errors whose message
 // is for the user (see imageRepository.ts).
@@ -33,7 +35,7 @@ import { LABELS, containerName, replicaSpec, serviceSelector } from "../domain/d
 import { ProxyConfigArgs, SOCKET_FILE, proxyConfigKey } from "../domain/haproxyConfig";
 import { parseRepository, splitDigestRef } from "../domain/imageRepository";
 import { slotCount } from "../domain/proxySlots";
-import { RunningReplica, planFrontDoor, planSwap } from "../domain/swapPlan";
+import { Routing, RunningReplica, planFrontDoor, planSwap } from "../domain/swapPlan";
 import { credentialsOf } from "./imageRef";
 
 /** Health endpoints, as in `rewind:app.health`. */
@@ -59,15 +61,18 @@ export interface DockerDeploymentInputs {
   /** The pinned version `ref` was resolved from (labels, messages). */
   version: string;
   replicas: number;
-  /** The proxy's public port. */
-  port: number;
+  /** The proxy's public port; absent for a worker without HTTP, which gets no proxy. */
+  port?: number;
   env: Record<string, string>;
   /** The container command; the image's own when empty. */
   command: string[];
   health: DockerHealth;
-  /** `repo@sha256:…` of the HAProxy image (rewind-haproxy). */
-  proxyRef: string;
-  /** After the switch, how long old replicas may finish what is in flight. */
+  /** `repo@sha256:…` of the HAProxy image (rewind-haproxy); exactly when there is a port. */
+  proxyRef?: string;
+  /**
+   * After the switch, how long old replicas may finish what is in flight; without a port, the
+   * time between SIGTERM and SIGKILL of the old replicas.
+   */
   drainSeconds: number;
   /** The app registry's user; "" is anonymous. */
   registryUsername?: string;
@@ -88,12 +93,18 @@ export interface ReplicaState {
   state: string;
 }
 
+/** The inputs of a service with a front door: a public port and the proxy's image. */
+export type FrontDoorInputs = DockerDeploymentInputs & { port: number; proxyRef: string };
+
 export interface DockerDeploymentOutputs extends DockerDeploymentInputs {
-  /** `http://127.0.0.1:<port>`: the proxy. */
+  /** `http://127.0.0.1:<port>`: the proxy; "" for a service without a port. */
   url: string;
-  /** The proxy container, or "" when none runs (read after someone removed it). */
+  /** The proxy container, or "" when none runs (read after someone removed it, or no port). */
   proxyId: string;
-  /** Host directory holding the service's proxy state (one directory per proxy container). */
+  /**
+   * Host directory holding the service's proxy state (one directory per proxy container); ""
+   * for a service without a port.
+   */
   proxyDir: string;
   /** Every app container of the service, as found. */
   containers: ReplicaState[];
@@ -122,8 +133,22 @@ export function proxyDirFor(stackId: string, service: string, cwd = process.cwd(
   return path.join(base, `${service.slice(0, 20)}-${hash}`);
 }
 
+/**
+ * The inputs narrowed to a service with a front door; undefined for one without a port.
+ * @throws Error when there is a port but no proxy image (the check refuses that first).
+ */
+export function frontDoorOf(inputs: DockerDeploymentInputs): FrontDoorInputs | undefined {
+  if (inputs.port === undefined) {
+    return undefined;
+  }
+  if (inputs.proxyRef === undefined) {
+    throw new Error(`internal error: ${inputs.service} has port ${inputs.port} but no proxyRef`);
+  }
+  return { ...inputs, port: inputs.port, proxyRef: inputs.proxyRef };
+}
+
 /** HAProxy's config for the service: its port, slots for old and new side by side, checks. */
-export function proxyArgs(inputs: DockerDeploymentInputs): ProxyConfigArgs {
+export function proxyArgs(inputs: FrontDoorInputs): ProxyConfigArgs {
   return {
     service: inputs.service,
     port: inputs.port,
@@ -140,7 +165,7 @@ export function proxyArgs(inputs: DockerDeploymentInputs): ProxyConfigArgs {
 }
 
 /** The `rewind.spec` of a proxy: its image and its config (a change needs a new proxy). */
-export function proxySpec(inputs: DockerDeploymentInputs): string {
+export function proxySpec(inputs: FrontDoorInputs): string {
   return createHash("sha256")
     .update(`${inputs.proxyRef}\n${proxyConfigKey(proxyArgs(inputs))}`)
     .digest("hex")
@@ -172,13 +197,25 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
   if (typeof news.stackId !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(news.stackId)) {
     fail("stackId", news.stackId, `"<project>/<stack>"`);
   }
-  for (const key of ["ref", "proxyRef"] as const) {
-    if (typeof news[key] !== "string" || splitDigestRef(news[key]) === undefined) {
-      fail(key, news[key], "a digest-pinned image reference, repo@sha256:<64 hex>");
-    }
+  if (typeof news.ref !== "string" || splitDigestRef(news.ref) === undefined) {
+    fail("ref", news.ref, "a digest-pinned image reference, repo@sha256:<64 hex>");
+  }
+  const portless = news.port === undefined;
+  if (portless && news.proxyRef !== undefined) {
+    fail("proxyRef", news.proxyRef, "no value while port is unset (no port, no front door)");
+  } else if (
+    !portless &&
+    (typeof news.proxyRef !== "string" || splitDigestRef(news.proxyRef) === undefined)
+  ) {
+    fail(
+      "proxyRef",
+      news.proxyRef,
+      "a digest-pinned image reference, repo@sha256:<64 hex> (the front door of a service " +
+        "with a port)",
+    );
   }
   bySchema("replicas", replicasSchema);
-  bySchema("port", portSchema);
+  if (!portless) bySchema("port", portSchema);
   bySchema("drainSeconds", drainSecondsSchema);
   for (const key of ["registryUsername", "registryPassword"] as const) {
     const value: unknown = news[key];
@@ -222,6 +259,15 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
     return failures;
   }
   const health = news.health ?? {};
+  if (portless && health.upSeconds === undefined && health.command === undefined) {
+    // Without a port nothing answers HTTP: the ready path would never pass.
+    failures.push({
+      property: "health",
+      reason:
+        "health has neither upSeconds nor command while port is unset; allowed: " +
+        "health.upSeconds or health.command for a worker without HTTP, or a port",
+    });
+  }
   for (const key of ["live", "ready", "startup"] as const) {
     const value = health[key];
     if (
@@ -396,7 +442,7 @@ async function readyNow(
  */
 async function startProxy(
   engine: Engine,
-  inputs: DockerDeploymentInputs,
+  inputs: FrontDoorInputs,
   proxyDir: string,
   upstreams: readonly string[],
   removeFirst: readonly string[],
@@ -489,7 +535,9 @@ async function reconcile(
   const engine = docker.engine();
   const { apps, proxies, routers } = await survey(engine, inputs);
   const spec = replicaSpec(inputs);
-  const proxyDir = previous?.proxyDir || proxyDirFor(inputs.stackId, inputs.service);
+  const front = frontDoorOf(inputs);
+  const proxyDir =
+    front === undefined ? "" : previous?.proxyDir || proxyDirFor(inputs.stackId, inputs.service);
   const portOf = new Map(apps.map((c) => [c.id, Number(c.labels[LABELS.port])]));
 
   // A current replica counts only if it answers now: one that went bad is replaced.
@@ -507,19 +555,22 @@ async function reconcile(
     spec: c.labels[LABELS.spec] ?? "",
     port: Number(c.labels[LABELS.port]),
   });
-  const action = planFrontDoor(proxies.map(frontDoor), routers.map(frontDoor), {
-    spec: proxySpec(inputs),
-    port: inputs.port,
-  });
+  const action = planFrontDoor(
+    proxies.map(frontDoor),
+    routers.map(frontDoor),
+    front === undefined ? undefined : { spec: proxySpec(front), port: front.port },
+  );
   const kept = action.kind === "keep" ? proxies.find((c) => c.id === action.proxy.id) : undefined;
   let socketPath = kept === undefined ? "" : socketOf(kept);
   let proxyId = kept?.id ?? "";
-  const routed =
-    kept === undefined
-      ? undefined
-      : await currentUpstreams(socketPath).then((served) =>
-          apps.filter((c) => served.includes(upstreamOf(portOf.get(c.id) ?? 0))).map((c) => c.id),
-        );
+  const routed: Routing =
+    action.kind === "none"
+      ? "unrouted"
+      : kept === undefined
+        ? undefined
+        : await currentUpstreams(socketPath).then((served) =>
+            apps.filter((c) => served.includes(upstreamOf(portOf.get(c.id) ?? 0))).map((c) => c.id),
+          );
   const plan = planSwap(replicas, { spec, replicas: inputs.replicas }, routed);
   const serving = [
     ...new Set(
@@ -527,6 +578,13 @@ async function reconcile(
     ),
   ];
   const retiring = proxies.filter((c) => action.retire.includes(c.id));
+  // Routers are replaced by a new proxy (removeFirst); without a port they simply go.
+  const leavingRouters =
+    action.kind === "none" ? routers.filter((c) => action.retire.includes(c.id)) : [];
+  const retireFrontDoors = async (): Promise<void> => {
+    await retireProxies(engine, retiring, inputs.drainSeconds);
+    await Promise.all(leavingRouters.map((c) => docker.stopAndRemove(engine, c.id, 2)));
+  };
 
   const started: { id: string; port: number }[] = [];
   let wanted: string[] = [];
@@ -545,28 +603,50 @@ async function reconcile(
             ...step.keep.map((id) => portOf.get(id) ?? 0),
             ...started.map((s) => s.port),
           ].map(upstreamOf);
-          if (action.kind === "create") {
-            const shared = retiring.some((c) => Number(c.labels[LABELS.port]) === inputs.port);
-            const proxy = await startProxy(
-              engine,
-              inputs,
-              proxyDir,
-              wanted,
-              action.removeFirst,
-              shared,
-            );
-            proxyId = proxy.id;
-            socketPath = proxy.socketPath;
-          } else {
-            // Confirmed inside: it returns once HAProxy reports exactly `wanted`.
-            await setUpstreams(socketPath, wanted);
+          switch (action.kind) {
+            case "create": {
+              if (front === undefined) {
+                throw new Error("internal error: a proxy planned for a service without a port");
+              }
+              const shared = retiring.some((c) => Number(c.labels[LABELS.port]) === front.port);
+              const proxy = await startProxy(
+                engine,
+                front,
+                proxyDir,
+                wanted,
+                action.removeFirst,
+                shared,
+              );
+              proxyId = proxy.id;
+              socketPath = proxy.socketPath;
+              break;
+            }
+            case "keep":
+              // Confirmed inside: it returns once HAProxy reports exactly `wanted`.
+              await setUpstreams(socketPath, wanted);
+              break;
+            case "none":
+              // No front door: the new replicas work beside the old until these stop.
+              break;
+            default: {
+              const unexpected: never = action;
+              throw new Error(`internal error: unknown front door ${JSON.stringify(unexpected)}`);
+            }
           }
           switched = true;
-          // Proxies replaced by this one finish their requests (the old replicas still run).
-          await retireProxies(engine, retiring, inputs.drainSeconds);
+          // Proxies replaced by this one (or by none) finish their requests; the old replicas
+          // still run.
+          await retireFrontDoors();
           break;
         }
         case "stop": {
+          if (action.kind === "none") {
+            // A worker gets drainSeconds between SIGTERM and SIGKILL to finish its job.
+            await Promise.all(
+              step.ids.map((id) => docker.stopAndRemove(engine, id, inputs.drainSeconds)),
+            );
+            break;
+          }
           // Drain: every slot that still points elsewhere gets no new request; what is in
           // flight (an upload, a slow answer) finishes, up to drainSeconds. A WebSocket still
           // open then is closed by its replica on SIGTERM, with a close frame.
@@ -593,8 +673,13 @@ async function reconcile(
     throw err;
   }
   if (!plan.steps.some((s) => s.kind === "switch")) {
-    // Nothing to switch, so nothing retired the leftovers (a crash between start and retire).
-    await retireProxies(engine, retiring, inputs.drainSeconds);
+    // Nothing to switch, so nothing retired the leftovers (a crash between start and retire),
+    // nor the proxy of a service that lost its port while its replicas stayed.
+    await retireFrontDoors();
+  }
+  if (front === undefined && previous?.proxyDir) {
+    // Its proxies' own directories went with them; the service's is empty now.
+    fs.rmSync(previous.proxyDir, { recursive: true, force: true });
   }
   if (previous?.routerDir) {
     // The router's upstream list, from a state written before HAProxy.
@@ -604,7 +689,7 @@ async function reconcile(
   const after = await survey(engine, inputs);
   return {
     ...inputs,
-    url: baseUrl(inputs.port),
+    url: front === undefined ? "" : baseUrl(front.port),
     proxyId,
     proxyDir,
     containers: after.apps.map(after.toState),
@@ -623,7 +708,11 @@ async function observe(
   }
   const spec = replicaSpec(props);
   const current = apps.filter((c) => c.state === "running" && c.labels[LABELS.spec] === spec);
-  const wantedProxy = props.proxyRef === undefined ? undefined : proxySpec(props);
+  // A state from before HAProxy has no proxyRef; a service without a port wants no proxy.
+  const wantedProxy =
+    props.port === undefined || props.proxyRef === undefined
+      ? undefined
+      : proxySpec({ ...props, port: props.port, proxyRef: props.proxyRef });
   const proxy = proxies.find(
     (c) =>
       c.state === "running" &&
@@ -689,8 +778,10 @@ export const dockerDeploymentHandler: ResourceHandler<
       JSON.stringify(olds[k]) === JSON.stringify(news[k]);
     const replaces = REPLACING.filter((k) => !same(k));
     // A proxy found missing by refresh is a change even when no input changed; so is a state
-    // from before HAProxy (no proxyId), whose router moves to HAProxy.
-    const changes = replaces.length > 0 || UPDATING.some((k) => !same(k)) || !olds.proxyId;
+    // from before HAProxy (no proxyId), whose router moves to HAProxy. A service without a
+    // port has no proxy to miss.
+    const proxyMissing = news.port !== undefined && !olds.proxyId;
+    const changes = replaces.length > 0 || UPDATING.some((k) => !same(k)) || proxyMissing;
     // Another service or stack means other labels; the old proxy must free the port first.
     return { changes, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
   },

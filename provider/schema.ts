@@ -10,6 +10,8 @@ interface Shape {
   /** What the state adds to the inputs. */
   readonly outputs: Record<string, Kind>;
   readonly secret?: readonly string[];
+  /** Inputs a resource may be registered without. */
+  readonly optional?: readonly string[];
 }
 
 const SHAPES: Record<ResourceType, Shape> = {
@@ -25,7 +27,8 @@ const SHAPES: Record<ResourceType, Shape> = {
     secret: ["registryPassword"],
   },
   DockerDeployment: {
-    description: "A service's replicas behind HAProxy on a Docker Engine, swapped health-gated.",
+    description:
+      "A service's replicas behind HAProxy on a Docker Engine (none without a port), swapped health-gated.",
     inputs: {
       service: "string",
       stackId: "string",
@@ -49,6 +52,8 @@ const SHAPES: Record<ResourceType, Shape> = {
       containers: "array",
     },
     secret: ["env", "registryPassword"],
+    // A worker without HTTP has no port and so no proxy; mounts only when declared.
+    optional: ["port", "proxyRef", "mounts"],
   },
   BackupSnapshot: {
     description: "A verified copy of the database and declared files in the backup store.",
@@ -173,9 +178,11 @@ export function schema(version: string): Record<string, unknown> {
       {
         description: shape.description,
         inputProperties: properties(shape.inputs, shape.secret),
-        requiredInputs: Object.keys(shape.inputs),
+        requiredInputs: Object.keys(shape.inputs).filter((k) => !shape.optional?.includes(k)),
         properties: properties({ ...shape.inputs, ...shape.outputs }, shape.secret),
-        required: Object.keys({ ...shape.inputs, ...shape.outputs }),
+        required: Object.keys({ ...shape.inputs, ...shape.outputs }).filter(
+          (k) => !shape.optional?.includes(k),
+        ),
       },
     ]),
   );

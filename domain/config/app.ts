@@ -9,6 +9,11 @@ const NAME_ALLOWED =
   "at most 63 characters";
 const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_PORT = 65535;
+const READINESS_ALLOWED = `{ upSeconds: N } or { command: ["an", "argument", "array"] }`;
+/** What a service without a port must declare instead, in every error about it. */
+export const PORTLESS_READINESS_ALLOWED =
+  `${READINESS_ALLOWED}, required for a service without a port (a worker without HTTP); ` +
+  "or give the service a port (an integer from 1024 to 65535) to probe rewind:app.health over HTTP";
 
 /** A service's name (`rewind:app.name`, a service's `name`): a DNS label. */
 export const serviceNameSchema = matching(NAME, NAME_ALLOWED);
@@ -93,11 +98,15 @@ export const serviceSchema = strictObject({
    * @default 1
    */
   replicas: replicasSchema.default(1),
-  /** The service's public port, owned by its Rewind router, which forwards to ready replicas. */
-  port: portSchema,
+  /**
+   * The service's public port, owned by its HAProxy, which forwards to ready replicas.
+   * @default none: a worker without HTTP (Celery-like) gets no front door; it must declare
+   * `readiness`
+   */
+  port: portSchema.optional(),
   /**
    * How a worker without HTTP shows it is ready: its process stays up `upSeconds`, or
-   * `command` run inside it exits 0.
+   * `command` run inside it exits 0. Required when the service has no port.
    * @default the app's HTTP readiness path (rewind:app.health)
    */
   readiness: z
@@ -106,7 +115,7 @@ export const serviceSchema = strictObject({
         strictObject({ upSeconds: integer("an integer number of seconds, at least 1", 1) }),
         strictObject({ command: argv() }),
       ],
-      { error: `{ upSeconds: N } or { command: ["an", "argument", "array"] }` },
+      { error: READINESS_ALLOWED },
     )
     .optional(),
 });
@@ -213,7 +222,16 @@ export const appSchema = strictObject({
       });
     }
     names.set(service.name, label);
-    place(label, ["services", i], service.port);
+    if (service.port !== undefined) {
+      place(label, ["services", i], service.port);
+    } else if (service.readiness === undefined) {
+      // Without a port there is no HTTP to probe: the app's readiness path would never answer.
+      ctx.addIssue({
+        code: "custom",
+        path: ["services", i, "readiness"],
+        message: PORTLESS_READINESS_ALLOWED,
+      });
+    }
   });
 }, afterFields);
 

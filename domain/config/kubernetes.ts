@@ -87,6 +87,14 @@ export function targetIssues(
     });
   }
   (app?.services ?? []).forEach((service, i) => {
+    // A Service and the HTTP probes need a port there; a worker without one is Docker-only.
+    if (service.port === undefined) {
+      issues.push({
+        key: `rewind:app.services[${i}].port`,
+        kind: "missing",
+        allowed: `an integer from 1024 to 65535 while rewind:target is "kubernetes" (its Service and probes need a port)`,
+      });
+    }
     if (service.readiness !== undefined) {
       issues.push({
         key: `rewind:app.services[${i}].readiness`,

@@ -56,6 +56,15 @@ async function appContainers(stackId: string, service = "hunter") {
   return found.map((c) => ({ id: c.id, state: c.state, version: c.labels[LABELS.version] }));
 }
 
+/** The front-door containers (HAProxy, or a router) of one service of the stack. */
+async function proxies(stackId: string, service: string) {
+  const found = await listContainers(engine(), {
+    [LABELS.stack]: stackId,
+    [LABELS.service]: service,
+  });
+  return found.filter((c) => c.labels[LABELS.role] !== "app").map((c) => c.id);
+}
+
 /** What the service's HAProxy serves now, through its admin socket. */
 async function served(stackId: string, service = "hunter"): Promise<string[]> {
   const [proxy] = await listContainers(engine(), {
@@ -286,6 +295,21 @@ test("AppService on Docker: deploy, zero-downtime update, gated bad release, mis
     );
     assert.equal((await served(stackId)).length, 2);
     assert.equal((await deploymentState(stack)).replicas, 2);
+
+    // 6. The worker loses its port (a worker without HTTP, issue 11): its replica stays, its
+    // HAProxy goes, and the next preview changes nothing.
+    const workerBefore = await appContainers(stackId, "worker");
+    assert.equal((await proxies(stackId, "worker")).length, 1, "the worker has its HAProxy");
+    await stack.removeConfig("rewind:app.services[0].port", true);
+    await stack.setConfig("rewind:app.services[0].readiness.upSeconds", { value: "1" }, true);
+    const portless = await timed("up (the worker without a port)", () => stack.up(quiet));
+    assert.deepEqual(portless.outputs.serviceUrls.value, [""]);
+    assert.deepEqual(await appContainers(stackId, "worker"), workerBefore, "its replica stays");
+    assert.deepEqual(await proxies(stackId, "worker"), [], "its HAProxy is gone");
+    assert.equal((await served(stackId)).length, 2, "the API's HAProxy still serves");
+    assert.deepEqual(await getJson(`${url}/version`), { version: "1.1.0" });
+    const settled = await timed("preview (no change)", () => stack.preview(quiet));
+    assert.deepEqual(Object.keys(settled.changeSummary), ["same"], "nothing left to change");
   });
 
   // withStack destroyed the stack: no container of it is left on the engine.

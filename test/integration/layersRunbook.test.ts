@@ -2,7 +2,8 @@
 // service (test/fixtures/layers-app), through `rewind`:
 // - files the app uses: a volume declared in rewind:app.mounts is mounted into the app, held by
 //   the snapshot, and put back by a restore (the app stopped meanwhile);
-// - workers without HTTP, one ready once its process stays up, one once a command exits 0;
+// - workers without HTTP and without a port, one ready once its process stays up, one once a
+//   command exits 0: each runs only its replica, no proxy, across 1.0.0 → 2.0.0 → 1.0.0;
 // - the gate's dependency checks (a TCP port standing in for Redis, a command run in the app's
 //   image) and a smoke time limit: a dependency that does not answer fails the gate, and the
 //   release rolls back.
@@ -15,6 +16,8 @@ import * as path from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readManifest } from "../../adapters/backupStore";
+import { engine, listContainers } from "../../adapters/docker";
+import { LABELS, serviceSelector } from "../../domain/dockerLabels";
 import { withDatabase } from "./postgres";
 import { expectCode, rewind } from "./rewindCli";
 import { buildLayersApp } from "./layersApp";
@@ -34,11 +37,20 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
   await new Promise<void>((resolve) => redis.listen(0, "127.0.0.1", resolve));
   const redisPort = (redis.address() as net.AddressInfo).port;
   const port = await freePort();
-  const workerPort = await freePort(new Set([port]));
-  const beatPort = await freePort(new Set([port, workerPort]));
   const get = async (route: string) =>
     (await fetch(`http://127.0.0.1:${port}${route}`)).json() as Promise<unknown>;
   const stackName = uniqueStackName("it-layers-rb");
+  // Every container of each worker: its one replica at `version`, and no proxy (no port).
+  const workersAt = async (version: string) => {
+    for (const service of ["worker", "beat"]) {
+      const found = await listContainers(engine(), serviceSelector(`rewind/${stackName}`, service));
+      assert.deepEqual(
+        found.map((c) => [c.labels[LABELS.role], c.state, c.labels[LABELS.version]]),
+        [["app", "running", version]],
+        `${service}: only its replica at ${version}, no proxy`,
+      );
+    }
+  };
   try {
     await withDatabase(async (dbUrl) => {
       const stack = await LocalWorkspace.createStack({ stackName, workDir: repoRoot });
@@ -54,14 +66,19 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
             "rewind:app.env.FILES_DIR": { value: "/srv/files" },
             "rewind:app.mounts[0].volume": { value: "files" },
             "rewind:app.mounts[0].target": { value: "/srv/files" },
+            // The workers' old replicas get this long between SIGTERM and SIGKILL: the worker
+            // exits on SIGTERM (a warm shutdown), beat (sleep, PID 1) ignores it.
+            "rewind:app.drainSeconds": { value: "5" },
             "rewind:app.services[0].name": { value: "worker" },
-            "rewind:app.services[0].port": { value: String(workerPort) },
             "rewind:app.services[0].command[0]": { value: "python3" },
             "rewind:app.services[0].command[1]": { value: "-c" },
-            "rewind:app.services[0].command[2]": { value: "import time; time.sleep(86400)" },
+            "rewind:app.services[0].command[2]": {
+              value:
+                "import signal, sys, time; " +
+                "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); time.sleep(86400)",
+            },
             "rewind:app.services[0].readiness.upSeconds": { value: "2" },
             "rewind:app.services[1].name": { value: "beat" },
-            "rewind:app.services[1].port": { value: String(beatPort) },
             "rewind:app.services[1].command[0]": { value: "sleep" },
             "rewind:app.services[1].command[1]": { value: "infinity" },
             "rewind:app.services[1].readiness.command[0]": { value: "python3" },
@@ -97,6 +114,7 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
         );
         expectCode(first, 0, "release 1.0.0 with a mount, two workers and two dependencies");
         assert.deepEqual(await get("/files"), ["a.txt"]);
+        await workersAt("1.0.0");
 
         const up = await cli(
           "release 2.0.0 at 0002",
@@ -107,6 +125,7 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
           "rewind:database.revision=0002",
         );
         expectCode(up, 0, "release 2.0.0 at 0002");
+        await workersAt("2.0.0");
         const snapshot = /snapshot (\S+);/.exec(up.stdout)?.[1];
         assert.ok(snapshot, up.stdout);
         const manifest = readManifest(store, snapshot);
@@ -131,6 +150,7 @@ test("layers: mounted files backed up and restored, workers without HTTP, depend
         assert.deepEqual(await get("/version"), { version: "1.0.0" });
         assert.deepEqual(await get("/files"), ["a.txt"]);
         assert.equal(fs.readFileSync(path.join(files, "a.txt"), "utf8"), "before\n");
+        await workersAt("1.0.0");
 
         // A dependency that does not answer: the gate fails on it and the release rolls back.
         // A privileged port nothing here listens on (a freed one may be taken by a parallel test).

@@ -112,6 +112,63 @@ describe("AppService", () => {
     );
   });
 
+  test("a worker without a port: no proxy image, no port or proxy on its deployment, no url", async () => {
+    registrations.length = 0;
+    const worker = new AppService("celery", {
+      service: "celery",
+      image: "127.0.0.1:5000/hunter",
+      version: "1.0.0",
+      command: ["celery", "worker"],
+      health: { upSeconds: 5 },
+      drainSeconds: 60,
+    });
+    assert.equal(await value(worker.url), "");
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]),
+      [
+        ["rewind:app:AppService", "celery"],
+        ["rewind:index:ImageRef", "celery-image"],
+        ["rewind:index:DockerDeployment", "celery-deployment"],
+      ],
+    );
+    const deployment = typedInputs(registrations[2]);
+    assert.equal("port" in deployment, false);
+    assert.equal("proxyRef" in deployment, false);
+    assert.deepEqual(deployment.health, {
+      live: "/healthz/live",
+      ready: "/healthz/ready",
+      timeoutSeconds: 60,
+      upSeconds: 5,
+    });
+    // Its old replicas' time between SIGTERM and SIGKILL.
+    assert.equal(deployment.drainSeconds, 60);
+  });
+
+  test("a worker without a port must say how it is ready, and takes no proxy image", () => {
+    const base = { service: "celery", image: "127.0.0.1:5000/hunter", version: "1.0.0" };
+    assert.throws(() => new AppService("celery", { ...base, health: { timeoutSeconds: 5 } }), {
+      name: "UserError",
+      message:
+        'AppService "celery": health has neither upSeconds nor command while port is unset; ' +
+        "allowed: health.upSeconds or health.command for a worker without HTTP, or a port",
+    });
+    assert.throws(
+      () =>
+        new AppService("celery", {
+          ...base,
+          proxyImage: "127.0.0.1:5000/rewind-haproxy",
+        }),
+      {
+        name: "UserError",
+        message:
+          'AppService "celery": health is missing while port is unset; allowed: { upSeconds: N } ' +
+          "or { command: [...] } for a worker without HTTP, or a port\n" +
+          'AppService "celery": proxyImage is "127.0.0.1:5000/rewind-haproxy"; allowed: no value ' +
+          "while port is unset (a service without a port has no front door)",
+      },
+    );
+  });
+
   test("registry credentials: the password a secret, sent for the app's registry only", async () => {
     registrations.length = 0;
     const api = new AppService("api", {

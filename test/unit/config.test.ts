@@ -407,6 +407,33 @@ describe("parseConfig: rewind:app", () => {
     );
   });
 
+  test("a service without a port (a worker without HTTP) must declare its readiness", () => {
+    const raw = valid();
+    raw["rewind:app"] = {
+      ...(raw["rewind:app"] as object),
+      services: [
+        { name: "worker", command: ["celery", "worker"], readiness: { upSeconds: 5 } },
+        { name: "beat", readiness: { command: ["celery", "inspect", "ping"] } },
+      ],
+    };
+    const config = parseConfig("prod", raw);
+    assert.deepEqual(
+      config.app.services?.map((s) => [s.name, s.port]),
+      [
+        ["worker", undefined],
+        ["beat", undefined],
+      ],
+    );
+    rejects(
+      "rewind:app",
+      set("services", [{ name: "api2", port: 9000 }, { name: "worker" }]),
+      'stack "prod": rewind:app.services[1].readiness is missing; allowed: { upSeconds: N } or ' +
+        '{ command: ["an", "argument", "array"] }, required for a service without a port (a ' +
+        "worker without HTTP); or give the service a port (an integer from 1024 to 65535) to " +
+        "probe rewind:app.health over HTTP",
+    );
+  });
+
   test("service names are unique, the app's included", () => {
     rejects(
       "rewind:app",
@@ -859,6 +886,34 @@ describe("parseConfig: rewind:kubernetes", () => {
       assert.match(err.message, /imagePullSecret/);
       return true;
     });
+  });
+});
+
+describe("parseConfig: a worker without a port on the kubernetes target", () => {
+  test("is refused naming its port: a Service and its probes need one there", () => {
+    const raw: Record<string, unknown> = { ...valid(), "rewind:target": "kubernetes" };
+    raw["rewind:kubernetes"] = { kubeconfig: KUBECONFIG };
+    raw["rewind:backup"] = { ...(raw["rewind:backup"] as object), include: ["database"] };
+    raw["rewind:app"] = {
+      ...(raw["rewind:app"] as object),
+      services: [{ name: "worker", readiness: { upSeconds: 5 } }],
+    };
+    assert.throws(
+      () => parseConfig("prod", raw),
+      (err) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(
+          err.issues.map((i) => i.key),
+          ["rewind:app.services[0].port", "rewind:app.services[0].readiness"],
+        );
+        assert.equal(
+          err.message.split("\n")[0],
+          'stack "prod": rewind:app.services[0].port is missing; allowed: an integer from 1024 ' +
+            'to 65535 while rewind:target is "kubernetes" (its Service and probes need a port)',
+        );
+        return true;
+      },
+    );
   });
 });
 

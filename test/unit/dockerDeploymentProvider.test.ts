@@ -3,7 +3,9 @@ import { describe, test } from "node:test";
 import {
   DockerDeploymentInputs,
   DockerDeploymentOutputs,
+  FrontDoorInputs,
   dockerDeploymentHandler,
+  frontDoorOf,
   inputProblems,
   proxyArgs,
   proxyDirFor,
@@ -14,7 +16,7 @@ import { UNKNOWN } from "../../provider/resourceHandler";
 const REF = `127.0.0.1:5000/hunter@sha256:${"a".repeat(64)}`;
 const PROXY = `127.0.0.1:5000/rewind-haproxy@sha256:${"b".repeat(64)}`;
 
-const inputs: DockerDeploymentInputs = {
+const inputs: FrontDoorInputs = {
   service: "hunter",
   stackId: "rewind/prod",
   ref: REF,
@@ -69,7 +71,7 @@ describe("DockerDeployment inputs", () => {
         { proxyRef: "127.0.0.1:5000/rewind-haproxy:1" },
         "proxyRef",
         `proxyRef is "127.0.0.1:5000/rewind-haproxy:1"; allowed: a digest-pinned image ` +
-          `reference, repo@sha256:<64 hex>`,
+          `reference, repo@sha256:<64 hex> (the front door of a service with a port)`,
       ],
       [
         { command: ["node", ""] },
@@ -112,6 +114,77 @@ describe("DockerDeployment inputs", () => {
         reason: "env sets PORT; allowed: any other name (Rewind gives each replica its own PORT)",
       },
     ]);
+  });
+});
+
+describe("a DockerDeployment without a port (a worker without HTTP)", () => {
+  const withoutFrontDoor = ({ port: _port, proxyRef: _proxyRef, ...rest }: FrontDoorInputs) => rest;
+  const worker: DockerDeploymentInputs = {
+    ...withoutFrontDoor(inputs),
+    service: "worker",
+    command: ["celery", "worker"],
+    health: { ...inputs.health, upSeconds: 5 },
+  };
+  const workerState: DockerDeploymentOutputs = {
+    ...worker,
+    url: "",
+    proxyId: "",
+    proxyDir: "",
+    containers: [],
+  };
+  const diff = (olds: DockerDeploymentOutputs, news: DockerDeploymentInputs) =>
+    dockerDeploymentHandler.diff!("rewind/prod/worker", olds, news);
+
+  test("is valid when ready by upSeconds or a command; it has no front door", () => {
+    assert.deepEqual(inputProblems(worker), []);
+    const byCommand = { ...worker, health: { ...inputs.health, command: ["celery", "ping"] } };
+    assert.deepEqual(inputProblems(byCommand), []);
+    assert.equal(frontDoorOf(worker), undefined);
+    assert.deepEqual(frontDoorOf(inputs), inputs);
+  });
+
+  test("needs upSeconds or a command: nothing answers its HTTP ready path", () => {
+    assert.deepEqual(inputProblems({ ...worker, health: inputs.health }), [
+      {
+        property: "health",
+        reason:
+          "health has neither upSeconds nor command while port is unset; allowed: " +
+          "health.upSeconds or health.command for a worker without HTTP, or a port",
+      },
+    ]);
+  });
+
+  test("a proxy image only with a port, and a port only with a proxy image", () => {
+    assert.deepEqual(inputProblems({ ...worker, proxyRef: PROXY }), [
+      {
+        property: "proxyRef",
+        reason:
+          `proxyRef is "${PROXY}"; allowed: no value while port is unset ` +
+          "(no port, no front door)",
+      },
+    ]);
+    assert.deepEqual(inputProblems({ ...inputs, proxyRef: undefined }), [
+      {
+        property: "proxyRef",
+        reason:
+          "proxyRef is undefined; allowed: a digest-pinned image reference, " +
+          "repo@sha256:<64 hex> (the front door of a service with a port)",
+      },
+    ]);
+  });
+
+  test("no proxy is no change (there is none to miss); losing the port is an update", async () => {
+    assert.deepEqual(await diff(workerState, worker), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const withPort = { ...state, ...worker, port: 8000, proxyRef: PROXY, proxyId: "p1" };
+    assert.deepEqual(await diff(withPort, worker), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 });
 

@@ -23,7 +23,11 @@ export function imageRef(
 /** A DockerDeployment serving on its port on the loopback. */
 export const dockerDeployment: MockState = (inputs) => ({
   id: `${String(inputs.stackId)}/${String(inputs.service)}`,
-  state: { ...inputs, url: `http://127.0.0.1:${String(inputs.port)}` },
+  // As the provider answers: no port, no front door, no url.
+  state: {
+    ...inputs,
+    url: inputs.port === undefined ? "" : `http://127.0.0.1:${String(inputs.port)}`,
+  },
 });
 
 /** A verified BackupSnapshot `id` in /srv/backups, having pruned `pruned`. */

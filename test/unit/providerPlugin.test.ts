@@ -59,6 +59,14 @@ describe("the plugin's dispatch", () => {
     assert.equal(schema.version, "9.9.9");
     assert.deepEqual(Object.keys(schema.resources).sort(), RESOURCE_TYPES.map(token).sort());
     assert.deepEqual(Object.keys(schema.functions), ["rewind:index:getCurrentRelease"]);
+    // A worker without HTTP registers its DockerDeployment without a port or a proxy.
+    const deployment = schema.resources["rewind:index:DockerDeployment"] as {
+      requiredInputs: string[];
+    };
+    for (const key of ["port", "proxyRef", "mounts"]) {
+      assert.equal(deployment.requiredInputs.includes(key), false, key);
+    }
+    assert.equal(deployment.requiredInputs.includes("service"), true);
   });
 
   test("a check goes to the type's handler, on plain values", async () => {

@@ -50,7 +50,13 @@ interface Pins {
   gate?: boolean;
   beforeMigration?: boolean;
   env?: Record<string, string>;
-  services?: { name: string; command?: string[]; replicas?: number; port: number }[];
+  services?: {
+    name: string;
+    command?: string[];
+    replicas?: number;
+    port?: number;
+    readiness?: { upSeconds: number } | { command: string[] };
+  }[];
 }
 
 function config(pins: Pins) {
@@ -458,6 +464,37 @@ describe("Release", () => {
       restoreRevision: "0001",
     });
     assert.deepEqual(restored.inputs.get("restoreworkers-restore")!.services, ["hunter", "worker"]);
+  });
+
+  test("a worker without a port: no proxy image, no port or proxy; ready by its readiness, the gate waits for it", async () => {
+    const worker = { name: "celery", command: ["celery", "worker"], readiness: { upSeconds: 5 } };
+    const built = await build("celery", {
+      current: { appVersion: "1.1.0", revision: "0002" },
+      pins: { version: "1.0.0", revision: "0002", services: [worker] },
+    });
+    assert.deepEqual(built.rows, [
+      [RELEASE, "celery", undefined, []],
+      [MIGRATION, "celery-migration", "celery", []],
+      [APP, "celery-app", "celery", ["celery-migration"]],
+      ...appChildren("celery"),
+      [APP, "celery-service-celery", "celery", ["celery-migration"]],
+      [IMAGE, "celery-service-celery-image", "celery-service-celery", []],
+      [DEPLOYMENT, "celery-service-celery-deployment", "celery-service-celery", []],
+      [GATE, "celery-gate", "celery", ["celery-app", "celery-service-celery"]],
+    ]);
+    const withoutFrontDoor = ({
+      port: _port,
+      proxyRef: _proxyRef,
+      ...rest
+    }: Record<string, unknown>) => rest;
+    const api = withoutFrontDoor(built.inputs.get("celery-app-deployment")!);
+    assert.deepEqual(built.inputs.get("celery-service-celery-deployment"), {
+      ...api,
+      service: "celery",
+      command: ["celery", "worker"],
+      replicas: 1,
+      health: { ...(api.health as object), upSeconds: 5 },
+    });
   });
 
   test("app-only: the unchanged migration first, then app → gate, no backup", async () => {

@@ -88,6 +88,22 @@ describe("planSwap", () => {
     ]);
   });
 
+  test("a service without a port: nothing routes to it, so only a change of replicas switches", () => {
+    assert.deepEqual(planSwap([], { spec: "v1", replicas: 1 }, "unrouted").steps, [
+      { kind: "start", count: 1 },
+      { kind: "await-ready" },
+      { kind: "switch", keep: [] },
+    ]);
+    const running = [replica("a", "v1", 1)];
+    assert.deepEqual(planSwap(running, { spec: "v1", replicas: 1 }, "unrouted").steps, []);
+    assert.deepEqual(planSwap(running, { spec: "v2", replicas: 1 }, "unrouted").steps, [
+      { kind: "start", count: 1 },
+      { kind: "await-ready" },
+      { kind: "switch", keep: [] },
+      { kind: "stop", ids: ["a"] },
+    ]);
+  });
+
   test("fewer than one replica is an internal error", () => {
     assert.throws(() => planSwap([], { spec: "v1", replicas: 0 }, []), RangeError);
   });
@@ -106,7 +122,10 @@ describe("planSwap", () => {
         fc.uniqueArray(replicaArb, { selector: (r) => r.id, maxLength: 8 }),
         fc.constantFrom("v1", "v2"),
         fc.integer({ min: 1, max: 6 }),
-        fc.option(fc.array(fc.uuid(), { maxLength: 4 }), { nil: undefined }),
+        fc.oneof(
+          fc.constant("unrouted" as const),
+          fc.option(fc.array(fc.uuid(), { maxLength: 4 }), { nil: undefined }),
+        ),
         (current, spec, replicas, routed) => {
           const plan = planSwap(current, { spec, replicas }, routed);
           const ids = (list: readonly RunningReplica[]) => list.map((r) => r.id).sort();
@@ -176,6 +195,14 @@ describe("planFrontDoor", () => {
       removeFirst: ["r"],
       retire: [],
     });
+  });
+
+  test("a service without a port gets none; every proxy and router it had retires", () => {
+    assert.deepEqual(planFrontDoor([], [], undefined), { kind: "none", retire: [] });
+    assert.deepEqual(
+      planFrontDoor([door("p"), door("q", { running: false })], [door("r")], undefined),
+      { kind: "none", retire: ["p", "q", "r"] },
+    );
   });
 
   test("leftover proxies and routers retire beside the one kept", () => {
