@@ -287,6 +287,8 @@ export const release: Command = {
         progressPrinter(io, common.quiet),
         policy,
       );
+      // What the rollback did in the end: a restore when the way down failed and was replaced.
+      let decision = choice.decision;
       const back = rollbackOutcome.ok ? undefined : classifyFailure(rollbackOutcome.events);
       if (back?.migrationFailed === true && choice.decision === "migration-down") {
         // The way down failed as well: the snapshot at the known-good revision is the way out.
@@ -317,7 +319,8 @@ export const release: Command = {
             progressPrinter(io, common.quiet),
             policy,
           );
-          result.decision = "restore";
+          decision = "restore";
+          result.decision = decision;
           result.restoredInstead = fallback.id;
         } else if (fallback !== undefined) {
           io.stderr(
@@ -342,7 +345,7 @@ export const release: Command = {
       } else if (!common.json) {
         const o = rollbackOutcome.outputs;
         io.stdout(
-          `Release failed and was rolled back to update ${choice.to.number} (${choice.decision}) ` +
+          `Release failed and was rolled back to update ${choice.to.number} (${decision}) ` +
             `${formatSeconds(seconds)} after it started: app ${o.appVersion ?? "?"}` +
             `${o.digest ? ` (${shortDigest(o.digest)})` : ""}, schema ${o.revision ?? "?"}.\n`,
         );

@@ -97,13 +97,15 @@ export function historyRows(
       snapshotId = outputs.snapshotId;
       snapshotSource = outputs.snapshotId === null ? null : "outputs";
     } else if (entry.kind === "update") {
+      // A newly pinned restore first: the update before it (a migration down that failed) may
+      // have taken a backup within the same second, inside this update's time window.
       const during = taken(entry);
-      if (during !== undefined) {
-        snapshotId = during.id;
-        snapshotSource = "taken";
-      } else if (pins.restoreSnapshot !== undefined && pins.restoreSnapshot !== previousRestore) {
+      if (pins.restoreSnapshot !== undefined && pins.restoreSnapshot !== previousRestore) {
         snapshotId = pins.restoreSnapshot;
         snapshotSource = "restored";
+      } else if (during !== undefined) {
+        snapshotId = during.id;
+        snapshotSource = "taken";
       }
     }
     if (entry.kind === "update") {

@@ -203,7 +203,10 @@ export function buildRollbackPlan(input: RollbackPlanInput): RollbackPlan {
   const to = target.pins;
   const fromRevision = current.revision ?? null;
   const toRevision = to.revision ?? null;
-  const asked = input.restore ? (input.snapshot?.id ?? null) : (to.restoreSnapshot ?? null);
+  // A restore pin the current config holds too is done: pinned again it restores nothing
+  // (planner.ts), so it neither asks for a restore nor stands in the way of the fall-back.
+  const pinned = to.restoreSnapshot !== current.restoredSnapshot ? to.restoreSnapshot : undefined;
+  const asked = input.restore ? (input.snapshot?.id ?? null) : (pinned ?? null);
 
   let direction: RollbackPlan["schema"]["direction"] = "unknown";
   let stepsDown: StepDown[] = [];

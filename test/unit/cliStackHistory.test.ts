@@ -173,6 +173,33 @@ describe("historyRows", () => {
     );
   });
 
+  test("a restore's row names the snapshot it restored, not a backup the update before took within the same second", () => {
+    const failedDown = historyOf([
+      { version: "2.0.0", revision: "0002", at: 0 },
+      { version: "2.1.0", revision: "0003", at: 100, result: "failed", took: 20 },
+      // The automatic rollback's migration down: it backs up, then the downgrade raises.
+      { version: "2.0.0", revision: "0002", at: 130, result: "failed", took: 5 },
+      { version: "2.0.0", revision: "0002", at: 135, took: 10, restore: "s-at-0002" },
+      { version: "2.0.0", revision: "0002", at: 200, restore: "s-at-0002" },
+    ]);
+    const snapshots = [
+      snapshot("s-at-0002", 101, "0002"),
+      // Taken by update 3 in its last second, within update 4's window.
+      snapshot("s-before-down", 135, "0003"),
+    ];
+    const rows = historyRows(toEntries(failedDown), snapshots);
+    assert.deepEqual(
+      rows.map((r) => [r.number, r.snapshotId, r.snapshotSource]),
+      [
+        [5, null, null],
+        [4, "s-at-0002", "restored"],
+        [3, "s-before-down", "taken"],
+        [2, "s-at-0002", "taken"],
+        [1, null, null],
+      ],
+    );
+  });
+
   test("hundreds of updates are one pass: 2000 updates and 500 snapshots in well under a second", () => {
     const many = historyOf(
       Array.from({ length: 2000 }, (_, i) => ({

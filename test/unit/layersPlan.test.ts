@@ -219,6 +219,37 @@ describe("buildRollbackPlan: the layer a rollback chooses", () => {
     assert.match(text, /--yes --allow-restore/);
   });
 
+  test("a target that still pins a restore already done falls back to the newest snapshot", () => {
+    // After a release restored `done` and a later one failed at 0003 again: the known-good
+    // config and the current one both pin `done`; pinned again it restores nothing.
+    const done = "20251125T110000Z-hunter-0002-0d0d0d";
+    const withDone = (entry: HistoryEntry): HistoryEntry => ({
+      ...entry,
+      pins: { ...entry.pins, restoreSnapshot: done },
+    });
+    const p = plan(withDone(e2), withDone(e3), {
+      current: {
+        appVersion: "2.1.0",
+        revision: "0003",
+        restoredSnapshot: done,
+        source: "outputs",
+      },
+      rehearsal: {
+        from: "0003",
+        to: "0002",
+        ok: false,
+        reached: "0003",
+        seconds: 1,
+        copied: "schema",
+        output: "x",
+      },
+      snapshot,
+    });
+    assert.equal(p.decision, "restore");
+    assert.equal(p.restorePin, snapshot.id);
+    assert.equal(p.restoreReason, "irreversible");
+  });
+
   test("without a snapshot the same rehearsal refuses", () => {
     const p = plan(e2, e3, {
       rehearsal: {
