@@ -1,11 +1,11 @@
 // What a killed update left behind, in words, and Rewind's own config lock.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { acquireConfigLock, lockFileOf } from "../../cli/configLock";
+import { acquireConfigLock, lockFileOf, processAlive } from "../../cli/configLock";
 import { formatVerdict, judgeStack } from "../../cli/recoveryPlan";
 import { EngineLock, engineLocks, fileBackendDir } from "../../cli/stackRecovery";
 import { UserError } from "../../domain/errors";
@@ -141,6 +141,32 @@ describe("the engine's locks of a team's project (rewind init's Pulumi.yaml)", (
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("processAlive", () => {
+  test("a running process is alive; a reaped one and a zombie are gone", async () => {
+    assert.equal(processAlive(process.pid), true);
+    assert.equal(processAlive(spawnSync("true").pid), false);
+    assert.equal(processAlive(0), false);
+    assert.equal(processAlive(-1), false);
+    // sh starts `sleep 0` and becomes `sleep 30`, which never reaps it: a zombie until then.
+    const parent = spawn("sh", ["-c", "sleep 0 & exec sleep 30"], { stdio: "ignore" });
+    try {
+      const children = `/proc/${parent.pid}/task/${parent.pid}/children`;
+      let zombie: number | undefined;
+      for (let i = 0; i < 100 && zombie === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const pid = Number(fs.readFileSync(children, "utf8").trim().split(" ")[0]);
+        const stat = pid > 0 ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+        if (/^\d+ \(sleep\) Z /.test(stat)) zombie = pid;
+      }
+      assert.ok(zombie !== undefined, "the child of sleep 30 became a zombie");
+      assert.equal(processAlive(zombie), false, `zombie ${zombie}`);
+      assert.equal(processAlive(parent.pid!), true, "its parent runs");
+    } finally {
+      parent.kill("SIGKILL");
     }
   });
 });
