@@ -1,8 +1,9 @@
 // What a killed update leaves behind, and putting it right (issue 10, defect 3): the file
 // backend's lock of the stack (.pulumi/locks/…, naming the pulumi process that took it), the
-// operations it had begun (the state's pending_operations) and the partial snapshots in the
-// backup store (.partial-<id>, never published). Inspecting is read-only; recovery removes a
-// lock only when its process is gone.
+// operations it had begun (the state's pending_operations), the partial snapshots in the
+// backup store (.partial-<id>, never published) and the state's emptied `.attrs` files
+// (domain/stateAttrs.ts). Inspecting is read-only; recovery removes a lock only when its
+// process is gone.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +11,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { load } from "js-yaml";
 import { PARTIAL_PREFIX, abandonSnapshot } from "../adapters/backupStore";
 import { readPins, StackConfig } from "../domain/pins";
+import { AttrsFile, judgeAttrsFiles } from "../domain/stateAttrs";
 import { processAlive } from "./configLock";
 import { describe } from "./progress";
 
@@ -55,9 +57,13 @@ export function fileBackendDir(
   return path.resolve(workDir, dir);
 }
 
-/** Pulumi.yaml's `backend.url`, or undefined when the project names none. */
+/** Pulumi.yaml's `backend.url`, or undefined when the project names none (or has no file). */
 function projectBackendUrl(workDir: string): string | undefined {
-  const project = load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+  const file = path.join(workDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) {
+    return undefined;
+  }
+  const project = load(fs.readFileSync(file, "utf8")) as {
     backend?: { url?: unknown };
   } | null;
   const url = project?.backend?.url;
@@ -176,4 +182,71 @@ export function removePartialSnapshots(dirs: readonly string[]): void {
   for (const dir of dirs) {
     abandonSnapshot(dir);
   }
+}
+
+/** The files as they are now (one removed meanwhile is left out). */
+function readAttrsFiles(files: readonly string[]): AttrsFile[] {
+  const read: AttrsFile[] = [];
+  for (const file of files) {
+    try {
+      const { mtimeMs } = fs.statSync(file);
+      read.push({ file, text: fs.readFileSync(file, "utf8"), ageMs: Date.now() - mtimeMs });
+    } catch {
+      // removed meanwhile: fileblob deletes a blob's .attrs with it
+    }
+  }
+  return read;
+}
+
+function attrsFilesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) {
+    return [];
+  }
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      found.push(...attrsFilesUnder(full));
+    } else if (entry.isFile() && entry.name.endsWith(".attrs")) {
+      found.push(full);
+    }
+  }
+  return found;
+}
+
+/** How many times a file still young after waiting is read again before it counts as written. */
+const RECHECKS = 3;
+
+/**
+ * The broken `.attrs` files of the project's file backend (`<backend>/.pulumi/**`), sorted; none
+ * for another backend. A broken file younger than ATTRS_SETTLE_MS is read again once it is that
+ * old: a running pulumi may be writing it. One that is rewritten each time is being written, not
+ * broken.
+ */
+export async function brokenStateFiles(
+  env: Readonly<Record<string, string | undefined>>,
+  workDir: string,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<string[]> {
+  const backend = fileBackendDir(env, workDir);
+  if (backend === undefined) {
+    return [];
+  }
+  let judged = judgeAttrsFiles(readAttrsFiles(attrsFilesUnder(path.join(backend, ".pulumi"))));
+  const broken = [...judged.broken];
+  for (let round = 0; round < RECHECKS && judged.recheck.length > 0; round++) {
+    await wait(Math.max(...judged.recheck.map((r) => r.inMs)));
+    judged = judgeAttrsFiles(readAttrsFiles(judged.recheck.map((r) => r.file)));
+    broken.push(...judged.broken);
+  }
+  return broken.sort();
+}
+
+/** Removes the files that are still broken when read again now; returns those removed. */
+export function removeBrokenStateFiles(files: readonly string[]): string[] {
+  const still = judgeAttrsFiles(readAttrsFiles(files)).broken;
+  for (const file of still) {
+    fs.rmSync(file, { force: true });
+  }
+  return [...still];
 }

@@ -7,7 +7,13 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { acquireConfigLock, lockFileOf, processAlive } from "../../cli/configLock";
 import { formatVerdict, judgeStack } from "../../cli/recoveryPlan";
-import { EngineLock, engineLocks, fileBackendDir } from "../../cli/stackRecovery";
+import {
+  EngineLock,
+  brokenStateFiles,
+  engineLocks,
+  fileBackendDir,
+  removeBrokenStateFiles,
+} from "../../cli/stackRecovery";
 import { UserError } from "../../domain/errors";
 
 const lock = (state: EngineLock["state"], host = "vm"): EngineLock => ({
@@ -139,6 +145,102 @@ describe("the engine's locks of a team's project (rewind init's Pulumi.yaml)", (
         found.map((l) => [l.pid, l.state]),
         [[dead, "gone"]],
       );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the state's broken .attrs files (a pulumi killed while fileblob rewrote one)", () => {
+  const WRITTEN = '{"user.content_type":"application/json","md5":"AAAA"}\n';
+
+  /** A team's project with its file backend, and `.attrs` files `ageMs` old. */
+  function project(files: Record<string, { text: string; ageMs: number }>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-attrs-"));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      "name: shop\nruntime: nodejs\nbackend:\n  url: file://./.rewind/state\n",
+    );
+    for (const [name, { text, ageMs }] of Object.entries(files)) {
+      const file = path.join(dir, ".rewind/state/.pulumi", name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+      const at = new Date(Date.now() - ageMs);
+      fs.utimesSync(file, at, at);
+    }
+    return dir;
+  }
+  const state = (dir: string, name: string) => path.join(dir, ".rewind/state/.pulumi", name);
+  const noWait = () => assert.fail("nothing young to wait for");
+
+  test("the walk finds old empty and cut-short files anywhere in the backend, sorted", async () => {
+    const dir = project({
+      "meta.yaml.attrs": { text: WRITTEN, ageMs: 60_000 },
+      "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 },
+      "stacks/shop/prod.json.attrs": { text: WRITTEN, ageMs: 10_000 },
+      "history/shop/dev/dev-1.history.json.attrs": { text: '{"user.con', ageMs: 10_000 },
+      "stacks/shop/dev.json": { text: "", ageMs: 10_000 }, // a blob, not an .attrs file
+    });
+    try {
+      assert.deepEqual(await brokenStateFiles({}, dir, noWait), [
+        state(dir, "history/shop/dev/dev-1.history.json.attrs"),
+        state(dir, "stacks/shop/dev.json.attrs"),
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("another backend, or no project file, has none to find", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 } });
+    try {
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
+      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
+      assert.deepEqual(
+        await brokenStateFiles({ PULUMI_BACKEND_URL: "https://api.pulumi.com" }, dir, noWait),
+        [],
+      );
+      fs.rmSync(path.join(dir, "Pulumi.yaml"));
+      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a young empty file is looked at again once 2 s old: written by then, it is whole", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 500 } });
+    const waits: number[] = [];
+    try {
+      const found = await brokenStateFiles({}, dir, (ms) => {
+        waits.push(ms);
+        fs.writeFileSync(state(dir, "stacks/shop/dev.json.attrs"), WRITTEN); // the writer finished
+        return Promise.resolve();
+      });
+      assert.deepEqual(found, []);
+      assert.equal(waits.length, 1);
+      assert.ok(waits[0] > 1_000 && waits[0] <= 1_500, `waited ${waits[0]} ms`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a young empty file still empty once 2 s old is broken", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 1_900 } });
+    const file = state(dir, "stacks/shop/dev.json.attrs");
+    try {
+      const found = await brokenStateFiles({}, dir, () => {
+        const at = new Date(Date.now() - 2_000); // time passes, nobody writes
+        fs.utimesSync(file, at, at);
+        return Promise.resolve();
+      });
+      assert.deepEqual(found, [file]);
+      // Removed only while still broken: one rewritten meanwhile is kept.
+      const other = state(dir, "stacks/shop/dev.json.attrs.copy.attrs");
+      fs.writeFileSync(other, WRITTEN);
+      assert.deepEqual(removeBrokenStateFiles([file, other]), [file]);
+      assert.equal(fs.existsSync(file), false);
+      assert.equal(fs.readFileSync(other, "utf8"), WRITTEN);
+      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
