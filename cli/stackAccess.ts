@@ -89,12 +89,7 @@ export class StackAccess {
           `run rewind from the project's folder (or set REWIND_PROJECT_DIR)`,
       );
     }
-    const broken = await brokenStateFiles(process.env, workDir);
-    if (broken.length > 0 && brokenState === "refuse") {
-      const backend = fileBackendDir(process.env, workDir) ?? workDir;
-      throw new UserError(brokenStateRefusal(backend, broken, requested));
-    }
-    const repaired = removeBrokenStateFiles(broken);
+    const repaired = await checkState(workDir, requested, brokenState);
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const environment = projectEnvironment(workDir, process.env);
     const workspace = await LocalWorkspace.create({ workDir, envVars: environment });
@@ -111,6 +106,8 @@ export class StackAccess {
             : " (the project has no stacks yet)"),
       );
     }
+    // The selected stack's own history and locks, now that it is known.
+    repaired.push(...(await checkState(workDir, selected, brokenState)));
     return new StackAccess(selected, workDir, workspace, environment, repaired);
   }
 
@@ -270,6 +267,23 @@ export class StackAccess {
       return failed(error, events);
     }
   }
+}
+
+/**
+ * Refuses (UserError) or removes the broken `.attrs` files `stack` reads (domain/stateAttrs.ts);
+ * returns those removed.
+ */
+async function checkState(
+  workDir: string,
+  stack: string | undefined,
+  brokenState: "refuse" | "repair",
+): Promise<string[]> {
+  const broken = await brokenStateFiles(process.env, workDir, stack);
+  if (broken.length > 0 && brokenState === "refuse") {
+    const backend = fileBackendDir(process.env, workDir) ?? workDir;
+    throw new UserError(brokenStateRefusal(backend, broken, stack));
+  }
+  return removeBrokenStateFiles(broken);
 }
 
 function policyOptions(policy: PolicyPack | undefined): {

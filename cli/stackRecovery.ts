@@ -11,7 +11,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { load } from "js-yaml";
 import { PARTIAL_PREFIX, abandonSnapshot } from "../adapters/backupStore";
 import { readPins, StackConfig } from "../domain/pins";
-import { AttrsFile, judgeAttrsFiles } from "../domain/stateAttrs";
+import { AttrsFile, attrsInScope, judgeAttrsFiles } from "../domain/stateAttrs";
 import { processAlive } from "./configLock";
 import { describe } from "./progress";
 
@@ -72,7 +72,11 @@ function projectBackendUrl(workDir: string): string | undefined {
 
 /** The project's name, from Pulumi.yaml's top-level `name:`. */
 function projectName(workDir: string): string | undefined {
-  const text = fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8");
+  const file = path.join(workDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) {
+    return undefined;
+  }
+  const text = fs.readFileSync(file, "utf8");
   return /^name:[ \t]*["']?([^"'#\n]+?)["']?[ \t]*(#.*)?$/m.exec(text)?.[1];
 }
 
@@ -198,41 +202,40 @@ function readAttrsFiles(files: readonly string[]): AttrsFile[] {
   return read;
 }
 
-function attrsFilesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) {
+/** The `.attrs` files under `root` that `keep` keeps, by their path relative to `root`. */
+function attrsFilesUnder(root: string, keep: (relative: string) => boolean): string[] {
+  if (!fs.existsSync(root)) {
     return [];
   }
-  const found: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      found.push(...attrsFilesUnder(full));
-    } else if (entry.isFile() && entry.name.endsWith(".attrs")) {
-      found.push(full);
-    }
-  }
-  return found;
+  return (fs.readdirSync(root, { recursive: true, encoding: "utf8" }) as string[])
+    .filter((name) => name.endsWith(".attrs") && keep(name.split(path.sep).join("/")))
+    .map((name) => path.join(root, name));
 }
 
 /** How many times a file still young after waiting is read again before it counts as written. */
 const RECHECKS = 3;
 
 /**
- * The broken `.attrs` files of the project's file backend (`<backend>/.pulumi/**`), sorted; none
- * for another backend. A broken file younger than ATTRS_SETTLE_MS is read again once it is that
- * old: a running pulumi may be writing it. One that is rewritten each time is being written, not
- * broken.
+ * The broken `.attrs` files of the project's file backend (`<backend>/.pulumi/**`) that a command
+ * on `stack` reads (attrsInScope), sorted; none for another backend. A broken file younger than
+ * ATTRS_SETTLE_MS is read again once it is that old: a running pulumi may be writing it. One
+ * that is rewritten each time is being written, not broken.
  */
 export async function brokenStateFiles(
   env: Readonly<Record<string, string | undefined>>,
   workDir: string,
+  stack: string | undefined,
   wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<string[]> {
   const backend = fileBackendDir(env, workDir);
-  if (backend === undefined) {
+  const project = projectName(workDir);
+  if (backend === undefined || project === undefined) {
     return [];
   }
-  let judged = judgeAttrsFiles(readAttrsFiles(attrsFilesUnder(path.join(backend, ".pulumi"))));
+  const files = attrsFilesUnder(path.join(backend, ".pulumi"), (relative) =>
+    attrsInScope(relative, project, stack),
+  );
+  let judged = judgeAttrsFiles(readAttrsFiles(files));
   const broken = [...judged.broken];
   for (let round = 0; round < RECHECKS && judged.recheck.length > 0; round++) {
     await wait(Math.max(...judged.recheck.map((r) => r.inMs)));

@@ -24,6 +24,39 @@ export interface AttrsJudgement {
   readonly recheck: readonly { readonly file: string; readonly inMs: number }[];
 }
 
+/**
+ * Whether an `.attrs` file (its path under `<backend>/.pulumi`, with `/`) is one a command on
+ * `stack` of `project` reads: meta.yaml's, the stack's checkpoint, history, backups and locks
+ * (the diy backend's project layout); with no stack yet, every checkpoint of the project
+ * (`pulumi stack ls` reads them all to find the selected one). Another stack's broken file in a
+ * shared backend is its own: it refuses no one else.
+ */
+export function attrsInScope(
+  relative: string,
+  project: string,
+  stack: string | undefined,
+): boolean {
+  if (relative === "meta.yaml.attrs") {
+    return true;
+  }
+  const parts = relative.split("/");
+  if (stack === undefined) {
+    return parts.length === 3 && parts[0] === "stacks" && parts[1] === project;
+  }
+  const short = stack.split("/").at(-1) ?? stack;
+  switch (parts[0]) {
+    case "stacks":
+      return parts.length === 3 && parts[1] === project && parts[2].startsWith(`${short}.json`);
+    case "history":
+    case "backups":
+      return parts.length >= 4 && parts[1] === project && parts[2] === short;
+    case "locks":
+      return parts.length >= 5 && parts[2] === project && parts[3] === short;
+    default:
+      return false;
+  }
+}
+
 /** Whether fileblob can decode the text: one JSON object. */
 function readable(text: string): boolean {
   try {

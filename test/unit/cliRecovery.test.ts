@@ -173,18 +173,25 @@ describe("the state's broken .attrs files (a pulumi killed while fileblob rewrot
   const state = (dir: string, name: string) => path.join(dir, ".rewind/state/.pulumi", name);
   const noWait = () => assert.fail("nothing young to wait for");
 
-  test("the walk finds old empty and cut-short files anywhere in the backend, sorted", async () => {
+  test("the walk finds the stack's old empty and cut-short files, sorted", async () => {
     const dir = project({
       "meta.yaml.attrs": { text: WRITTEN, ageMs: 60_000 },
       "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 },
-      "stacks/shop/prod.json.attrs": { text: WRITTEN, ageMs: 10_000 },
+      "stacks/shop/dev.json.bak.attrs": { text: WRITTEN, ageMs: 10_000 },
+      "stacks/shop/prod.json.attrs": { text: "", ageMs: 10_000 },
+      "stacks/other/dev.json.attrs": { text: "", ageMs: 10_000 },
       "history/shop/dev/dev-1.history.json.attrs": { text: '{"user.con', ageMs: 10_000 },
       "stacks/shop/dev.json": { text: "", ageMs: 10_000 }, // a blob, not an .attrs file
     });
     try {
-      assert.deepEqual(await brokenStateFiles({}, dir, noWait), [
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), [
         state(dir, "history/shop/dev/dev-1.history.json.attrs"),
         state(dir, "stacks/shop/dev.json.attrs"),
+      ]);
+      // No stack named yet: every checkpoint of the project (pulumi stack ls reads them all).
+      assert.deepEqual(await brokenStateFiles({}, dir, undefined, noWait), [
+        state(dir, "stacks/shop/dev.json.attrs"),
+        state(dir, "stacks/shop/prod.json.attrs"),
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -195,13 +202,18 @@ describe("the state's broken .attrs files (a pulumi killed while fileblob rewrot
     const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 } });
     try {
       fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
-      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
       assert.deepEqual(
-        await brokenStateFiles({ PULUMI_BACKEND_URL: "https://api.pulumi.com" }, dir, noWait),
+        await brokenStateFiles(
+          { PULUMI_BACKEND_URL: "https://api.pulumi.com" },
+          dir,
+          "dev",
+          noWait,
+        ),
         [],
       );
       fs.rmSync(path.join(dir, "Pulumi.yaml"));
-      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -211,7 +223,7 @@ describe("the state's broken .attrs files (a pulumi killed while fileblob rewrot
     const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 500 } });
     const waits: number[] = [];
     try {
-      const found = await brokenStateFiles({}, dir, (ms) => {
+      const found = await brokenStateFiles({}, dir, "dev", (ms) => {
         waits.push(ms);
         fs.writeFileSync(state(dir, "stacks/shop/dev.json.attrs"), WRITTEN); // the writer finished
         return Promise.resolve();
@@ -228,7 +240,7 @@ describe("the state's broken .attrs files (a pulumi killed while fileblob rewrot
     const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 1_900 } });
     const file = state(dir, "stacks/shop/dev.json.attrs");
     try {
-      const found = await brokenStateFiles({}, dir, () => {
+      const found = await brokenStateFiles({}, dir, "dev", () => {
         const at = new Date(Date.now() - 2_000); // time passes, nobody writes
         fs.utimesSync(file, at, at);
         return Promise.resolve();
@@ -240,7 +252,7 @@ describe("the state's broken .attrs files (a pulumi killed while fileblob rewrot
       assert.deepEqual(removeBrokenStateFiles([file, other]), [file]);
       assert.equal(fs.existsSync(file), false);
       assert.equal(fs.readFileSync(other, "utf8"), WRITTEN);
-      assert.deepEqual(await brokenStateFiles({}, dir, noWait), []);
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

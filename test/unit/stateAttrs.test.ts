@@ -2,7 +2,12 @@
 // at again, and the refusal's words.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ATTRS_SETTLE_MS, brokenStateRefusal, judgeAttrsFiles } from "../../domain/stateAttrs";
+import {
+  ATTRS_SETTLE_MS,
+  attrsInScope,
+  brokenStateRefusal,
+  judgeAttrsFiles,
+} from "../../domain/stateAttrs";
 
 const WRITTEN = '{"user.cache_control":"","user.content_type":"application/json","md5":"AAAA"}\n';
 const dir = "/p/.rewind/state/.pulumi";
@@ -41,6 +46,46 @@ describe("judgeAttrsFiles", () => {
       judgeAttrsFiles([{ file: `${dir}/stacks/shop/dev.json.attrs`, text: "", ageMs: 1_500 }]),
       { broken: [], recheck: [{ file: `${dir}/stacks/shop/dev.json.attrs`, inMs: 500 }] },
     );
+  });
+});
+
+describe("attrsInScope", () => {
+  const inScope = (relative: string, stack?: string) => attrsInScope(relative, "shop", stack);
+
+  test("what a command on stack dev reads: meta.yaml, its checkpoint, history, backups, locks", () => {
+    for (const relative of [
+      "meta.yaml.attrs",
+      "stacks/shop/dev.json.attrs",
+      "stacks/shop/dev.json.bak.attrs",
+      "stacks/shop/dev.json.gz.attrs",
+      "history/shop/dev/dev-1764621000.history.json.attrs",
+      "backups/shop/dev/dev.1764621000.json.attrs",
+      "locks/organization/shop/dev/0b1c.json.attrs",
+    ]) {
+      assert.equal(inScope(relative, "dev"), true, relative);
+      assert.equal(inScope(relative, "organization/shop/dev"), true, `${relative} (full name)`);
+    }
+  });
+
+  test("another stack's or project's files are theirs", () => {
+    for (const relative of [
+      "stacks/shop/prod.json.attrs",
+      "stacks/shop/dev2.attrs",
+      "stacks/other/dev.json.attrs",
+      "history/shop/prod/prod-1.history.json.attrs",
+      "history/other/dev/dev-1.history.json.attrs",
+      "locks/organization/shop/prod/0b1c.json.attrs",
+      "locks/organization/other/dev/0b1c.json.attrs",
+    ]) {
+      assert.equal(inScope(relative, "dev"), false, relative);
+    }
+  });
+
+  test("no stack named yet: every checkpoint of the project, and meta.yaml", () => {
+    assert.equal(inScope("meta.yaml.attrs"), true);
+    assert.equal(inScope("stacks/shop/prod.json.attrs"), true);
+    assert.equal(inScope("stacks/other/prod.json.attrs"), false);
+    assert.equal(inScope("history/shop/prod/prod-1.history.json.attrs"), false);
   });
 });
 
