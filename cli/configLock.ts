@@ -22,14 +22,37 @@ export function lockFileOf(configFile: string): string {
   return path.join(path.dirname(configFile), `.${path.basename(configFile)}.rewind-lock`);
 }
 
-/** Whether a process of this host is alive (a pid of another host cannot be checked). */
+/**
+ * Whether a process of this host is alive (a pid of another host cannot be checked). A zombie
+ * (`Z` in /proc/<pid>/stat: it exited, its parent has not reaped it) is gone, though kill(pid, 0)
+ * still finds it: a pulumi killed under a parent that never reaps stays one.
+ */
 export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return false; // 0 and -1 would address a group or every process, not one
+  }
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, owned by someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") {
+      return false;
+    }
+  }
+  const state = processState(pid);
+  return state !== "Z" && state !== "X";
+}
+
+/** The state letter of /proc/<pid>/stat (`R`, `S`, `Z`, …); undefined without /proc. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name in parentheses may hold spaces and parentheses: the state follows the last.
+    return stat.slice(stat.lastIndexOf(")") + 2).charAt(0) || undefined;
+  } catch (error) {
+    // Ended between the two looks: as dead as a reaped one.
+    const vanished = (error as NodeJS.ErrnoException).code === "ENOENT";
+    return vanished && fs.existsSync("/proc/self/stat") ? "X" : undefined;
   }
 }
 

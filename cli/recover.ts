@@ -1,5 +1,6 @@
 // `rewind recover` (and `rewind release --recover`): puts right what a killed update left
-// behind: the lock of a pulumi process that is gone, the operations it never finished
+// behind: the state's emptied `.attrs` files (every pulumi says `error: EOF` while they are
+// there), the lock of a pulumi process that is gone, the operations it never finished
 // (reconciled against the real world by a refresh) and partial snapshots. Refuses while an
 // update really runs.
 import type { EngineEvent } from "@pulumi/pulumi/automation";
@@ -20,14 +21,16 @@ import {
 
 const usage = `Usage: rewind recover [--json] [--stack S]
 
-After an update was killed (the machine rebooted, the process was killed): removes the
-stack's lock when the pulumi process that holds it is gone, refreshes the stack against the
+After an update was killed (the machine rebooted, the process was killed): removes the state's
+attribute files a killed pulumi left empty (then every pulumi command says only "error: EOF";
+the state files they describe are whole), removes the stack's lock when the pulumi process
+that holds it is gone, refreshes the stack against the
 real world dropping the operations it never finished (pulumi refresh --clear-pending-creates),
 and removes partial snapshots from the backup store. Says what it found and what it did.
 Refuses, changing nothing, while an update really runs.
 
 Options:
-  --json          what was found and done, as JSON
+  --json          what was found and done, as JSON (repairedStateFiles: the files removed)
 ${COMMON_HELP}
 
 Exit codes: 0 recovered (or nothing to recover); 2 an update runs (nothing changed); 3 the
@@ -79,6 +82,15 @@ export async function requireRecovered(
   return true;
 }
 
+/** The broken state files that were removed, for stderr. */
+export function repairedStateText(files: readonly string[]): string {
+  return (
+    `Removed ${files.length === 1 ? "1 attribute file" : `${files.length} attribute files`} of ` +
+    `the Pulumi state that a killed pulumi left empty or cut short:\n` +
+    files.map((f) => `  - ${f}\n`).join("")
+  );
+}
+
 /** Does what the verdict of `inspection` says, in its order. @throws Error when a step fails. */
 export async function recoverStack(
   session: StackAccess,
@@ -126,7 +138,11 @@ export const recover: Command = {
       io.stdout(`${usage}\n`);
       return ExitCode.ok;
     }
-    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack);
+    const session = await StackAccess.open(defaultProjectDir(io.env), common.stack, "repair");
+    const repaired = session.repairedStateFiles;
+    if (repaired.length > 0) {
+      io.stderr(repairedStateText(repaired));
+    }
     const lock = await acquireConfigLock(
       session.configFile(),
       session.name,
@@ -137,16 +153,21 @@ export const recover: Command = {
       const { inspection, verdict } = await judge(session, io.env, await session.config());
       const report = (recovered: boolean) =>
         common.json &&
-        io.stdout(`${JSON.stringify({ stack: session.name, verdict, recovered }, null, 2)}\n`);
+        io.stdout(
+          `${JSON.stringify({ stack: session.name, verdict, recovered, repairedStateFiles: repaired }, null, 2)}\n`,
+        );
       if (verdict.kind === "clean") {
         io.stderr(
-          `Nothing to recover: stack ${session.name} has no lock, no pending operation and no partial snapshot.\n`,
+          `${repaired.length > 0 ? "Nothing else" : "Nothing"} to recover: stack ${session.name} ` +
+            `has no lock, no pending operation and no partial snapshot.\n`,
         );
-        report(false);
+        report(repaired.length > 0);
         return ExitCode.ok;
       }
       if (verdict.kind === "busy") {
-        io.stderr(`${formatVerdict(verdict, "")}Nothing was changed.\n`);
+        io.stderr(
+          `${formatVerdict(verdict, "")}Nothing ${repaired.length > 0 ? "else " : ""}was changed.\n`,
+        );
         report(false);
         return ExitCode.badInput;
       }

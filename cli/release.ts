@@ -28,7 +28,7 @@ import { describeHolder } from "./configLock";
 import { openStackChange } from "./stackChange";
 import { checkRegistryCredentials } from "./registryCheck";
 import { readHistory } from "./history";
-import { requireRecovered } from "./recover";
+import { repairedStateText, requireRecovered } from "./recover";
 import { judgeStack } from "./recoveryPlan";
 import { engineLocks } from "./stackRecovery";
 import { checkWebhookUrl, postWebhook } from "./notify";
@@ -116,7 +116,11 @@ export const release: Command = {
       common.stack,
       stringOption(values, "policy-config"),
       ["rewind release", ...args].join(" "),
+      values.recover === true ? "repair" : "refuse",
     );
+    if (session.repairedStateFiles.length > 0) {
+      io.stderr(repairedStateText(session.repairedStateFiles));
+    }
     if (lock.replaced !== undefined) {
       io.stderr(`Replaced the lock of ${describeHolder(lock.replaced)}: that process is gone.\n`);
     }

@@ -9,12 +9,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { UserError } from "../domain/errors";
+import { brokenStateRefusal } from "../domain/stateAttrs";
 import { HistoryEntry, StackConfig, UpdateRecord, toEntries } from "../domain/pins";
 import { CliIo } from "./options";
 import { PolicyPack } from "./policyPack";
 import { projectDir, projectEnvironment } from "./project";
 import { describe, newProgressState, plain, renderEvent } from "./progress";
 import { StackOutputs } from "./stackHistory";
+import { brokenStateFiles, fileBackendDir, removeBrokenStateFiles } from "./stackRecovery";
 
 /** The project the commands act on (cli/project.ts): a team's folder or Rewind's checkout. */
 export function defaultProjectDir(env: CliIo["env"]): string {
@@ -65,24 +67,34 @@ export class StackAccess {
     private readonly workspace: LocalWorkspace,
     /** Added to the environment of every `pulumi` this session runs (cli/project.ts). */
     readonly environment: Record<string, string>,
+    /** The state's broken `.attrs` files that opening removed (`brokenState: "repair"`). */
+    readonly repairedStateFiles: readonly string[] = [],
   ) {}
 
   /**
-   * The stack named by --stack / REWIND_STACK, or the selected one.
-   * @throws UserError when no stack is named or selected, or the named one does not exist.
+   * The stack named by --stack / REWIND_STACK, or the selected one. Broken `.attrs` files in
+   * the project's file backend (domain/stateAttrs.ts) are refused, or removed with "repair"
+   * (rewind recover, release --recover), before any `pulumi` reads the state.
+   * @throws UserError when no stack is named or selected, or the named one does not exist, or
+   * the state is broken and not to be repaired.
    */
-  static async open(workDir: string, requested: string | undefined): Promise<StackAccess> {
+  static async open(
+    workDir: string,
+    requested: string | undefined,
+    brokenState: "refuse" | "repair" = "refuse",
+  ): Promise<StackAccess> {
     if (!fs.existsSync(path.join(workDir, "Pulumi.yaml"))) {
       throw new UserError(
         `${workDir} is not a Pulumi project (no Pulumi.yaml); run rewind init there, or ` +
           `run rewind from the project's folder (or set REWIND_PROJECT_DIR)`,
       );
     }
+    const repaired = await checkState(workDir, requested, brokenState);
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const environment = projectEnvironment(workDir, process.env);
     const workspace = await LocalWorkspace.create({ workDir, envVars: environment });
     if (requested !== undefined) {
-      return new StackAccess(requested, workDir, workspace, environment);
+      return new StackAccess(requested, workDir, workspace, environment, repaired);
     }
     const selected = (await workspace.stack())?.name;
     if (selected === undefined) {
@@ -94,7 +106,9 @@ export class StackAccess {
             : " (the project has no stacks yet)"),
       );
     }
-    return new StackAccess(selected, workDir, workspace, environment);
+    // The selected stack's own history and locks, now that it is known.
+    repaired.push(...(await checkState(workDir, selected, brokenState)));
+    return new StackAccess(selected, workDir, workspace, environment, repaired);
   }
 
   /** Nothing to put back (kept so commands release what they hold in one place). */
@@ -253,6 +267,23 @@ export class StackAccess {
       return failed(error, events);
     }
   }
+}
+
+/**
+ * Refuses (UserError) or removes the broken `.attrs` files `stack` reads (domain/stateAttrs.ts);
+ * returns those removed.
+ */
+async function checkState(
+  workDir: string,
+  stack: string | undefined,
+  brokenState: "refuse" | "repair",
+): Promise<string[]> {
+  const broken = await brokenStateFiles(process.env, workDir, stack);
+  if (broken.length > 0 && brokenState === "refuse") {
+    const backend = fileBackendDir(process.env, workDir) ?? workDir;
+    throw new UserError(brokenStateRefusal(backend, broken, stack));
+  }
+  return removeBrokenStateFiles(broken);
 }
 
 function policyOptions(policy: PolicyPack | undefined): {

@@ -12,14 +12,18 @@ export interface StackChange {
   readonly lock: ConfigLock;
 }
 
-/** Opens `stack` for `command` (`rewind release …`), waiting for another holder's lock. */
+/**
+ * Opens `stack` for `command` (`rewind release …`), waiting for another holder's lock;
+ * `brokenState` as StackAccess.open takes it.
+ */
 export async function openStackChange(
   io: CliIo,
   stack: string | undefined,
   policyConfig: string | undefined,
   command: string,
+  brokenState: "refuse" | "repair" = "refuse",
 ): Promise<StackChange> {
-  const session = await StackAccess.open(defaultProjectDir(io.env), stack);
+  const session = await StackAccess.open(defaultProjectDir(io.env), stack, brokenState);
   const policy = resolvePolicyPack(session.workDir, session.name, policyConfig);
   const lock = await acquireConfigLock(
     session.configFile(),

@@ -1,8 +1,9 @@
 // What a killed update leaves behind, and putting it right (issue 10, defect 3): the file
 // backend's lock of the stack (.pulumi/locks/…, naming the pulumi process that took it), the
-// operations it had begun (the state's pending_operations) and the partial snapshots in the
-// backup store (.partial-<id>, never published). Inspecting is read-only; recovery removes a
-// lock only when its process is gone.
+// operations it had begun (the state's pending_operations), the partial snapshots in the
+// backup store (.partial-<id>, never published) and the state's emptied `.attrs` files
+// (domain/stateAttrs.ts). Inspecting is read-only; recovery removes a lock only when its
+// process is gone.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +11,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { load } from "js-yaml";
 import { PARTIAL_PREFIX, abandonSnapshot } from "../adapters/backupStore";
 import { readPins, StackConfig } from "../domain/pins";
+import { AttrsFile, attrsInScope, judgeAttrsFiles } from "../domain/stateAttrs";
 import { processAlive } from "./configLock";
 import { describe } from "./progress";
 
@@ -55,9 +57,13 @@ export function fileBackendDir(
   return path.resolve(workDir, dir);
 }
 
-/** Pulumi.yaml's `backend.url`, or undefined when the project names none. */
+/** Pulumi.yaml's `backend.url`, or undefined when the project names none (or has no file). */
 function projectBackendUrl(workDir: string): string | undefined {
-  const project = load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+  const file = path.join(workDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) {
+    return undefined;
+  }
+  const project = load(fs.readFileSync(file, "utf8")) as {
     backend?: { url?: unknown };
   } | null;
   const url = project?.backend?.url;
@@ -66,7 +72,11 @@ function projectBackendUrl(workDir: string): string | undefined {
 
 /** The project's name, from Pulumi.yaml's top-level `name:`. */
 function projectName(workDir: string): string | undefined {
-  const text = fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8");
+  const file = path.join(workDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) {
+    return undefined;
+  }
+  const text = fs.readFileSync(file, "utf8");
   return /^name:[ \t]*["']?([^"'#\n]+?)["']?[ \t]*(#.*)?$/m.exec(text)?.[1];
 }
 
@@ -176,4 +186,70 @@ export function removePartialSnapshots(dirs: readonly string[]): void {
   for (const dir of dirs) {
     abandonSnapshot(dir);
   }
+}
+
+/** The files as they are now (one removed meanwhile is left out). */
+function readAttrsFiles(files: readonly string[]): AttrsFile[] {
+  const read: AttrsFile[] = [];
+  for (const file of files) {
+    try {
+      const { mtimeMs } = fs.statSync(file);
+      read.push({ file, text: fs.readFileSync(file, "utf8"), ageMs: Date.now() - mtimeMs });
+    } catch {
+      // removed meanwhile: fileblob deletes a blob's .attrs with it
+    }
+  }
+  return read;
+}
+
+/** The `.attrs` files under `root` that `keep` keeps, by their path relative to `root`. */
+function attrsFilesUnder(root: string, keep: (relative: string) => boolean): string[] {
+  if (!fs.existsSync(root)) {
+    return [];
+  }
+  return (fs.readdirSync(root, { recursive: true, encoding: "utf8" }) as string[])
+    .filter((name) => name.endsWith(".attrs") && keep(name.split(path.sep).join("/")))
+    .map((name) => path.join(root, name));
+}
+
+/** How many times a file still young after waiting is read again before it counts as written. */
+const RECHECKS = 3;
+
+/**
+ * The broken `.attrs` files of the project's file backend (`<backend>/.pulumi/**`) that a command
+ * on `stack` reads (attrsInScope), sorted; none for another backend. A broken file younger than
+ * ATTRS_SETTLE_MS is read again once it is that old: a running pulumi may be writing it. One
+ * that is rewritten each time is being written, not broken.
+ */
+export async function brokenStateFiles(
+  env: Readonly<Record<string, string | undefined>>,
+  workDir: string,
+  stack: string | undefined,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<string[]> {
+  const backend = fileBackendDir(env, workDir);
+  const project = projectName(workDir);
+  if (backend === undefined || project === undefined) {
+    return [];
+  }
+  const files = attrsFilesUnder(path.join(backend, ".pulumi"), (relative) =>
+    attrsInScope(relative, project, stack),
+  );
+  let judged = judgeAttrsFiles(readAttrsFiles(files));
+  const broken = [...judged.broken];
+  for (let round = 0; round < RECHECKS && judged.recheck.length > 0; round++) {
+    await wait(Math.max(...judged.recheck.map((r) => r.inMs)));
+    judged = judgeAttrsFiles(readAttrsFiles(judged.recheck.map((r) => r.file)));
+    broken.push(...judged.broken);
+  }
+  return broken.sort();
+}
+
+/** Removes the files that are still broken when read again now; returns those removed. */
+export function removeBrokenStateFiles(files: readonly string[]): string[] {
+  const still = judgeAttrsFiles(readAttrsFiles(files)).broken;
+  for (const file of still) {
+    fs.rmSync(file, { force: true });
+  }
+  return [...still];
 }

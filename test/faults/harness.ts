@@ -1,6 +1,6 @@
 // The fault suite's tools: one deployed stack of the real program on a large table, a `pulumi up`
-// run as its own process group so a test can SIGKILL all of it, the recovery `rewind recover`
-// will do (issue 10, defect 3), and what an operator checks after a fault.
+// run as its own process group so a test can SIGKILL all of it, `rewind recover` after it
+// (issue 10, defect 3), and what an operator checks after a fault.
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,6 +10,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
 import { readDatabaseRevision } from "../../adapters/postgres";
 import { columnsOfItems, createDatabase, itemsChecksum, sql } from "../integration/postgres";
+import { rewind } from "../integration/rewindCli";
 import {
   hunterStackConfig,
   repoRoot,
@@ -81,7 +82,7 @@ export async function deployFaultStack(
     );
   const dispose = async () => {
     try {
-      await clearStaleUpdate(stack.name, store).catch(() => undefined);
+      await recoverStack(stack.name).catch(() => undefined);
       await stack.destroy(quiet);
       await stack.workspace.removeStack(stack.name);
     } finally {
@@ -265,66 +266,35 @@ export async function killTree(up: RunningUp): Promise<number> {
   return doomed.size;
 }
 
-async function pulumi(args: string[], input?: string): Promise<string> {
-  const child = run("pulumi", [...args, "--non-interactive"], {
-    cwd: repoRoot,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  if (input !== undefined) {
-    child.child.stdin!.end(input);
-  }
-  return (await child).stdout;
+/** What `rewind recover --json` found and did. */
+export interface Recovery {
+  readonly code: number;
+  /** `clean`, `busy`, or `recoverable: <its actions>`; with the state files it repaired. */
+  readonly verdict: string;
+  readonly stderr: string;
 }
 
 /**
- * What `rewind recover` will do after a killed update (issue 10, defect 3): remove the dead
- * process's lock from the file backend, drop the pending operations, refresh the state from
- * the real world, and remove partial snapshots. Returns what it found.
+ * `rewind recover --json` on the stack, as an operator runs it after a killed update (the lock
+ * of the dead process, pending operations, partial snapshots, emptied state files).
  */
-export async function clearStaleUpdate(
-  stackName: string,
-  store: string,
-): Promise<{ locks: number; pending: number; partials: number }> {
-  const backend = new URL(process.env.PULUMI_BACKEND_URL!).pathname;
-  let locks = 0;
-  const walk = (dir: string) => {
-    if (!fs.existsSync(dir)) return;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name === stackName) {
-          for (const lock of fs.readdirSync(full)) {
-            fs.rmSync(path.join(full, lock), { force: true });
-            locks++;
-          }
-        } else {
-          walk(full);
-        }
-      }
-    }
-  };
-  walk(path.join(backend, ".pulumi", "locks"));
-  const state = JSON.parse(await pulumi(["stack", "export", "--stack", stackName]));
-  const pending = (state.deployment?.pending_operations ?? []).length;
-  if (pending > 0) {
-    delete state.deployment.pending_operations;
-    const file = path.join(os.tmpdir(), `rewind-fault-state-${stackName}.json`);
-    fs.writeFileSync(file, JSON.stringify(state));
-    try {
-      await pulumi(["stack", "import", "--stack", stackName, "--file", file]);
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
+export async function recoverStack(stackName: string): Promise<Recovery> {
+  const result = await rewind(repoRoot, stackName, "recover", "--json");
+  let verdict = `no JSON on stdout: ${result.stdout.trim() || "(empty)"}`;
+  try {
+    const parsed = JSON.parse(result.stdout) as {
+      verdict: { kind: string; actions?: string[] };
+      repairedStateFiles: string[];
+    };
+    const { kind, actions = [] } = parsed.verdict;
+    const repaired = parsed.repairedStateFiles;
+    verdict =
+      `${kind}${actions.length > 0 ? ` (${actions.join("; ")})` : ""}` +
+      (repaired.length > 0 ? `, ${repaired.length} emptied state file(s) removed` : "");
+  } catch {
+    // named in the verdict
   }
-  await pulumi(["refresh", "--yes", "--skip-preview", "--stack", stackName]);
-  let partials = 0;
-  for (const entry of fs.readdirSync(store)) {
-    if (entry.startsWith(".partial-")) {
-      fs.rmSync(path.join(store, entry), { recursive: true, force: true });
-      partials++;
-    }
-  }
-  return { locks, pending, partials };
+  return { code: result.code, verdict, stderr: result.stderr };
 }
 
 /** Rows of the stack's history (`pulumi stack history`), newest first. */

@@ -16,12 +16,12 @@ import {
   COLUMNS_AT,
   FaultStack,
   Observed,
-  clearStaleUpdate,
   deployFaultStack,
   killTree,
   observe,
   prng,
   quiet,
+  recoverStack,
   spawnUp,
 } from "./harness";
 
@@ -128,8 +128,10 @@ describe(`SIGKILL of pulumi up at random points (FAULT_SEED=${seed})`, () => {
       }
       assert.equal(fs.readFileSync(s.configFile, "utf8"), config, `${label}: config file changed`);
 
-      // The next converge: clear what the dead process left, then up reaches the pins.
-      const cleared = await clearStaleUpdate(s.stack.name, s.store);
+      // The next converge: rewind recover clears what the dead process left, then up reaches
+      // the pins.
+      const recovered = await recoverStack(s.stack.name);
+      assert.equal(recovered.code, 0, `${label}: rewind recover: ${recovered.stderr}`);
       const result = await s.stack.up(quiet);
       const converged = await observe(s);
       assert.equal(converged.served, VERSION_AT[to], `${label}: after up`);
@@ -154,9 +156,8 @@ describe(`SIGKILL of pulumi up at random points (FAULT_SEED=${seed})`, () => {
       results.push(
         `${label}: killed ${killed} processes${finishedFirst ? " (after it had ended)" : ""} ` +
           `at "${hit}"; ` +
-          `right after: serves ${now.served ?? "nothing"}, schema ${now.revision}; cleared ` +
-          `${cleared.locks} lock(s), ${cleared.pending} pending op(s), ${cleared.partials} ` +
-          `partial snapshot(s); up: ${result.summary.result}`,
+          `right after: serves ${now.served ?? "nothing"}, schema ${now.revision}; rewind ` +
+          `recover: ${recovered.verdict}; up: ${result.summary.result}`,
       );
     });
   });

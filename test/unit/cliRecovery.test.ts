@@ -1,13 +1,19 @@
 // What a killed update left behind, in words, and Rewind's own config lock.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { acquireConfigLock, lockFileOf } from "../../cli/configLock";
+import { acquireConfigLock, lockFileOf, processAlive } from "../../cli/configLock";
 import { formatVerdict, judgeStack } from "../../cli/recoveryPlan";
-import { EngineLock, engineLocks, fileBackendDir } from "../../cli/stackRecovery";
+import {
+  EngineLock,
+  brokenStateFiles,
+  engineLocks,
+  fileBackendDir,
+  removeBrokenStateFiles,
+} from "../../cli/stackRecovery";
 import { UserError } from "../../domain/errors";
 
 const lock = (state: EngineLock["state"], host = "vm"): EngineLock => ({
@@ -141,6 +147,140 @@ describe("the engine's locks of a team's project (rewind init's Pulumi.yaml)", (
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the state's broken .attrs files (a pulumi killed while fileblob rewrote one)", () => {
+  const WRITTEN = '{"user.content_type":"application/json","md5":"AAAA"}\n';
+
+  /** A team's project with its file backend, and `.attrs` files `ageMs` old. */
+  function project(files: Record<string, { text: string; ageMs: number }>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rewind-attrs-"));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      "name: shop\nruntime: nodejs\nbackend:\n  url: file://./.rewind/state\n",
+    );
+    for (const [name, { text, ageMs }] of Object.entries(files)) {
+      const file = path.join(dir, ".rewind/state/.pulumi", name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+      const at = new Date(Date.now() - ageMs);
+      fs.utimesSync(file, at, at);
+    }
+    return dir;
+  }
+  const state = (dir: string, name: string) => path.join(dir, ".rewind/state/.pulumi", name);
+  const noWait = () => assert.fail("nothing young to wait for");
+
+  test("the walk finds the stack's old empty and cut-short files, sorted", async () => {
+    const dir = project({
+      "meta.yaml.attrs": { text: WRITTEN, ageMs: 60_000 },
+      "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 },
+      "stacks/shop/dev.json.bak.attrs": { text: WRITTEN, ageMs: 10_000 },
+      "stacks/shop/prod.json.attrs": { text: "", ageMs: 10_000 },
+      "stacks/other/dev.json.attrs": { text: "", ageMs: 10_000 },
+      "history/shop/dev/dev-1.history.json.attrs": { text: '{"user.con', ageMs: 10_000 },
+      "stacks/shop/dev.json": { text: "", ageMs: 10_000 }, // a blob, not an .attrs file
+    });
+    try {
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), [
+        state(dir, "history/shop/dev/dev-1.history.json.attrs"),
+        state(dir, "stacks/shop/dev.json.attrs"),
+      ]);
+      // No stack named yet: every checkpoint of the project (pulumi stack ls reads them all).
+      assert.deepEqual(await brokenStateFiles({}, dir, undefined, noWait), [
+        state(dir, "stacks/shop/dev.json.attrs"),
+        state(dir, "stacks/shop/prod.json.attrs"),
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("another backend, or no project file, has none to find", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 10_000 } });
+    try {
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
+      assert.deepEqual(
+        await brokenStateFiles(
+          { PULUMI_BACKEND_URL: "https://api.pulumi.com" },
+          dir,
+          "dev",
+          noWait,
+        ),
+        [],
+      );
+      fs.rmSync(path.join(dir, "Pulumi.yaml"));
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a young empty file is looked at again once 2 s old: written by then, it is whole", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 500 } });
+    const waits: number[] = [];
+    try {
+      const found = await brokenStateFiles({}, dir, "dev", (ms) => {
+        waits.push(ms);
+        fs.writeFileSync(state(dir, "stacks/shop/dev.json.attrs"), WRITTEN); // the writer finished
+        return Promise.resolve();
+      });
+      assert.deepEqual(found, []);
+      assert.equal(waits.length, 1);
+      assert.ok(waits[0] > 1_000 && waits[0] <= 1_500, `waited ${waits[0]} ms`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a young empty file still empty once 2 s old is broken", async () => {
+    const dir = project({ "stacks/shop/dev.json.attrs": { text: "", ageMs: 1_900 } });
+    const file = state(dir, "stacks/shop/dev.json.attrs");
+    try {
+      const found = await brokenStateFiles({}, dir, "dev", () => {
+        const at = new Date(Date.now() - 2_000); // time passes, nobody writes
+        fs.utimesSync(file, at, at);
+        return Promise.resolve();
+      });
+      assert.deepEqual(found, [file]);
+      // Removed only while still broken: one rewritten meanwhile is kept.
+      const other = state(dir, "stacks/shop/dev.json.attrs.copy.attrs");
+      fs.writeFileSync(other, WRITTEN);
+      assert.deepEqual(removeBrokenStateFiles([file, other]), [file]);
+      assert.equal(fs.existsSync(file), false);
+      assert.equal(fs.readFileSync(other, "utf8"), WRITTEN);
+      assert.deepEqual(await brokenStateFiles({}, dir, "dev", noWait), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("processAlive", () => {
+  test("a running process is alive; a reaped one and a zombie are gone", async () => {
+    assert.equal(processAlive(process.pid), true);
+    assert.equal(processAlive(spawnSync("true").pid), false);
+    assert.equal(processAlive(0), false);
+    assert.equal(processAlive(-1), false);
+    // sh starts `sleep 0` and becomes `sleep 30`, which never reaps it: a zombie until then.
+    const parent = spawn("sh", ["-c", "sleep 0 & exec sleep 30"], { stdio: "ignore" });
+    try {
+      const children = `/proc/${parent.pid}/task/${parent.pid}/children`;
+      let zombie: number | undefined;
+      for (let i = 0; i < 100 && zombie === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const pid = Number(fs.readFileSync(children, "utf8").trim().split(" ")[0]);
+        const stat = pid > 0 ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+        if (/^\d+ \(sleep\) Z /.test(stat)) zombie = pid;
+      }
+      assert.ok(zombie !== undefined, "the child of sleep 30 became a zombie");
+      assert.equal(processAlive(zombie), false, `zombie ${zombie}`);
+      assert.equal(processAlive(parent.pid!), true, "its parent runs");
+    } finally {
+      parent.kill("SIGKILL");
     }
   });
 });
