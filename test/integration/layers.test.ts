@@ -15,24 +15,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
-import { sql, withDatabase } from "./postgres";
+import { columnsOfItems, sql, withDatabase } from "./postgres";
 import { expectCode, rewind } from "./rewindCli";
-import { buildLayersApp } from "./layersApp";
+import { alembicVersion, buildLayersApp, scratchCopies } from "./layersApp";
 import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
-
-async function columns(url: string): Promise<string[]> {
-  const rows = await sql<{ column_name: string }>(
-    url,
-    `SELECT column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = 'items' ORDER BY ordinal_position`,
-  );
-  return rows.map((r) => r.column_name);
-}
-
-async function alembicVersion(url: string): Promise<string> {
-  const rows = await sql<{ version_num: string }>(url, "SELECT version_num FROM alembic_version");
-  return rows.map((r) => r.version_num).join(",");
-}
 
 test("layers: maintenance order for a rename, a rehearsed irreversible step, the fall back to a restore", async () => {
   requireToolchainEnv();
@@ -44,7 +30,7 @@ test("layers: maintenance order for a rename, a rehearsed irreversible step, the
       .version;
   const stackName = uniqueStackName("it-layers");
   try {
-    await withDatabase(async (dbUrl) => {
+    await withDatabase(async (dbUrl, dbName) => {
       const stack = await LocalWorkspace.createStack({ stackName, workDir: repoRoot });
       const cli = (label: string, ...args: string[]) =>
         timed(label, () => rewind(repoRoot, stackName, ...args));
@@ -86,7 +72,7 @@ test("layers: maintenance order for a rename, a rehearsed irreversible step, the
         expectCode(up, 0, "release 2.0.0 at 0002");
         assert.match(up.stderr, /maintenance order for 0002/);
         assert.equal(await served(), "2.0.0");
-        assert.deepEqual(await columns(dbUrl), ["id", "title"]);
+        assert.deepEqual(await columnsOfItems(dbUrl), ["id", "title"]);
 
         // The plan: rehearsed on a copy (0002 goes down there), the maintenance order, downtime.
         const plan = await cli(
@@ -107,13 +93,7 @@ test("layers: maintenance order for a rename, a rehearsed irreversible step, the
         assert.ok(p.order.downtimeSeconds >= 20, `downtime ${p.order.downtimeSeconds}`);
         assert.deepEqual(p.steps, ["backup", "migrate", "app", "gate"]);
         // The rehearsal's copy is gone; the real database was only read.
-        assert.deepEqual(
-          await sql(
-            dbUrl,
-            "SELECT datname FROM pg_database WHERE datname LIKE 'rewind_rehearsal_%'",
-          ),
-          [],
-        );
+        assert.deepEqual(await scratchCopies(dbUrl, dbName), []);
         assert.equal(await alembicVersion(dbUrl), "0002");
 
         const down = await cli("rollback to 1.0.0", "rollback", "--to-version", "1.0.0", "--yes");
@@ -124,7 +104,7 @@ test("layers: maintenance order for a rename, a rehearsed irreversible step, the
         );
         assert.match(down.stdout, /expected downtime: up to about \d+s/);
         assert.equal(await served(), "1.0.0");
-        assert.deepEqual(await columns(dbUrl), ["id", "name"]);
+        assert.deepEqual(await columnsOfItems(dbUrl), ["id", "name"]);
         assert.equal(await alembicVersion(dbUrl), "0001");
 
         // Forward again, then to 0003, whose downgrade raises; rows are written after it.
@@ -221,7 +201,7 @@ test("layers: maintenance order for a rename, a rehearsed irreversible step, the
         assert.match(restored.stdout, new RegExp(`snapshot ${snapshot} was restored instead`));
         assert.equal(await served(), "2.0.0");
         assert.equal(await alembicVersion(dbUrl), "0002");
-        assert.deepEqual(await columns(dbUrl), ["id", "title"]);
+        assert.deepEqual(await columnsOfItems(dbUrl), ["id", "title"]);
         assert.equal(
           (await sql<{ n: number }>(dbUrl, "SELECT count(*)::int AS n FROM items"))[0].n,
           3,

@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ConfigMap, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freePort } from "../../adapters/ports";
+import { SCRATCH_PREFIX } from "../../adapters/rehearsal";
 import { sql, withDatabase } from "./postgres";
 import { CliResult, rewind } from "./rewindCli";
 import { repoRoot, requireToolchainEnv, timed, uniqueStackName } from "./workspace";
@@ -68,6 +69,16 @@ export async function buildLayersApp(name: string, versions: readonly string[]):
   return repository;
 }
 
+/**
+ * The scratch copies of `database` still on the server (`rewind_rehearsal_<hex>_<database>`);
+ * other files' copies of their own databases may exist meanwhile.
+ */
+export async function scratchCopies(url: string, database: string): Promise<unknown[]> {
+  return sql(url, "SELECT datname FROM pg_database WHERE datname LIKE $1", [
+    `${SCRATCH_PREFIX}%_${database}`,
+  ]);
+}
+
 /** The revision Alembic recorded in the database (alembic_version). */
 export async function alembicVersion(url: string): Promise<string> {
   const rows = await sql<{ version_num: string }>(url, "SELECT version_num FROM alembic_version");
@@ -103,7 +114,10 @@ export function layersStackConfig(at: {
 /** A layers-app stack on the real program, as {@link withLayersStack} hands it to a test. */
 export interface LayersStack {
   readonly name: string;
+  readonly stack: Stack;
   readonly dbUrl: string;
+  /** The database's name, which its scratch copies carry. */
+  readonly dbName: string;
   readonly store: string;
   readonly port: number;
   /** `rewind <args>` against this stack, timed under `label`. */
@@ -127,7 +141,7 @@ export async function withLayersStack<T>(
   const port = await freePort();
   const name = uniqueStackName(prefix);
   try {
-    return await withDatabase(async (dbUrl) => {
+    return await withDatabase(async (dbUrl, dbName) => {
       const stack = await LocalWorkspace.createStack({ stackName: name, workDir: repoRoot });
       try {
         await stack.setAllConfig(
@@ -136,7 +150,9 @@ export async function withLayersStack<T>(
         );
         return await body({
           name,
+          stack,
           dbUrl,
+          dbName,
           store,
           port,
           cli: (label, ...args) => timed(label, () => rewind(repoRoot, name, ...args)),
