@@ -9,6 +9,7 @@ import { readAlembicRevision } from "../adapters/alembic";
 import { withClient } from "../adapters/postgres";
 import { resolveDigest } from "../adapters/registry";
 import { withScratchCopy } from "../adapters/rehearsal";
+import { HEALTH_TIMEOUT_SECONDS_DEFAULT } from "../domain/config";
 import { StackConfig, isRecord, namespaceObject, readPins } from "../domain/pins";
 import { AppStartTrial, undeclaredStepsDown } from "../domain/rehearsal";
 import { CliIo } from "./options";
@@ -35,9 +36,6 @@ export interface WayBack {
   /** The maintenance revisions declared by either config. */
   readonly declared: readonly string[];
 }
-
-// `health.timeoutSeconds`'s default (domain/config/app.ts).
-const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /**
  * Starts the pinned version on a copy of the schema now when the way back crosses steps that no
@@ -87,7 +85,7 @@ export async function startOnCopy(
   if (pinned.image === undefined || pinned.appName === undefined) {
     return { note: "not detected: the pinned config names no app image" };
   }
-  const timeoutSeconds = pinned.healthTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const timeoutSeconds = pinned.healthTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS_DEFAULT;
   // As the deployment probes a new replica: the startup path first, then readiness.
   const paths = [pinned.gate?.startup, pinned.gate?.ready ?? "/healthz/ready"].filter(
     (p): p is string => p !== undefined,

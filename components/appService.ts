@@ -5,7 +5,7 @@ import { DockerDeployment } from "./dockerDeployment";
 import { ImageRef } from "./imageRef";
 import { parseRepository, repositoryProblem, versionProblem } from "../domain/imageRepository";
 import { HAPROXY_IMAGE_VERSION } from "../adapters/haproxy";
-import { drainSecondsSchema } from "../domain/config";
+import { HEALTH_TIMEOUT_SECONDS_DEFAULT, drainSecondsSchema } from "../domain/config";
 
 /** Health endpoints of the app. */
 export interface AppHealthArgs {
@@ -260,7 +260,7 @@ export function withHealthDefaults(health: AppHealthArgs) {
     live: health.live ?? "/healthz/live",
     ready: health.ready ?? "/healthz/ready",
     ...(health.startup === undefined ? {} : { startup: health.startup }),
-    timeoutSeconds: health.timeoutSeconds ?? 60,
+    timeoutSeconds: health.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS_DEFAULT,
     ...(health.upSeconds === undefined ? {} : { upSeconds: health.upSeconds }),
     ...(health.command === undefined ? {} : { command: health.command }),
   };

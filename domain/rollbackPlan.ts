@@ -2,6 +2,7 @@
 // prints it before asking, `rewind release` uses the automatic variant after a failed update.
 // Pure. The three methods are the runbooks' (docs/runbooks.md) and map onto the planner's
 // decisions.
+import { HEALTH_TIMEOUT_SECONDS_DEFAULT } from "./config";
 import { MigrationSet, stepsBetween } from "./migrationSet";
 import { HistoryEntry, Pins, SnapshotRecord } from "./pins";
 import { Decision, Plan, Step, planRelease, rollbackDecision } from "./planner";
@@ -396,9 +397,6 @@ function rehearsalSentence(r: Rehearsal): string {
         `${r.seconds.toFixed(1)}s; the tool's last lines:\n${r.output}`;
 }
 
-// A person's upper bound: the old version may take its whole readiness timeout to start.
-const DEFAULT_HEALTH_TIMEOUT = 60;
-
 /** The order the plan moves app and schema in, and the downtime it expects. */
 export function migrationOrder(
   plan: Plan,
@@ -406,7 +404,8 @@ export function migrationOrder(
   rehearsal: Rehearsal | undefined,
   healthTimeoutSeconds: number | undefined,
 ): Omit<MigrationOrder, "appStart" | "detection"> {
-  const start = healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT;
+  // A person's upper bound: the old version may take its whole readiness timeout to start.
+  const start = healthTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS_DEFAULT;
   const maintenance = plan.maintenance ?? [];
   if (plan.decision === "restore") {
     return {

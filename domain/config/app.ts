@@ -22,6 +22,9 @@ export const portSchema = integer(PORT_ALLOWED, 1024, MAX_PORT);
 /** How many replicas of a service run. */
 export const replicasSchema = integer(REPLICAS_ALLOWED, 1);
 
+/** `rewind:app.health.timeoutSeconds` when unset: what every reader of an unset one assumes. */
+export const HEALTH_TIMEOUT_SECONDS_DEFAULT = 60;
+
 /** Health endpoints of the app, probed by the HealthGate and by the Kubernetes probes. */
 export const healthSchema = strictObject({
   /**
@@ -40,7 +43,9 @@ export const healthSchema = strictObject({
    * How long a new version may take to become ready before the release fails.
    * @default 60
    */
-  timeoutSeconds: integer("an integer number of seconds, at least 1", 1).default(60),
+  timeoutSeconds: integer("an integer number of seconds, at least 1", 1).default(
+    HEALTH_TIMEOUT_SECONDS_DEFAULT,
+  ),
 });
 
 /** The config keys of the registry's credentials, named in every error about them. */
