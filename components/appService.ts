@@ -5,7 +5,11 @@ import { DockerDeployment } from "./dockerDeployment";
 import { ImageRef } from "./imageRef";
 import { parseRepository, repositoryProblem, versionProblem } from "../domain/imageRepository";
 import { HAPROXY_IMAGE_VERSION } from "../adapters/haproxy";
-import { HEALTH_TIMEOUT_SECONDS_DEFAULT, drainSecondsSchema } from "../domain/config";
+import {
+  HEALTH_TIMEOUT_SECONDS_DEFAULT,
+  PORTLESS_HEALTH_REFUSAL,
+  drainSecondsSchema,
+} from "../domain/config";
 
 /** Health endpoints of the app. */
 export interface AppHealthArgs {
@@ -125,10 +129,7 @@ function validate(name: string, args: AppServiceArgs): void {
       args.health.upSeconds === undefined &&
       args.health.command === undefined
     ) {
-      checks.add(
-        "health has neither upSeconds nor command while port is unset; allowed: " +
-          "health.upSeconds or health.command for a worker without HTTP, or a port",
-      );
+      checks.add(PORTLESS_HEALTH_REFUSAL);
     } else if (args.health === undefined) {
       checks.add(
         "health is missing while port is unset; allowed: { upSeconds: N } or " +

@@ -14,6 +14,7 @@ import * as path from "node:path";
 import type { z } from "zod";
 import { CheckFailure, ResourceHandler, UNKNOWN } from "./resourceHandler";
 import {
+  PORTLESS_HEALTH_REFUSAL,
   drainSecondsSchema,
   portSchema,
   replicasSchema,
@@ -261,12 +262,7 @@ export function inputProblems(news: DockerDeploymentInputs): CheckFailure[] {
   const health = news.health ?? {};
   if (portless && health.upSeconds === undefined && health.command === undefined) {
     // Without a port nothing answers HTTP: the ready path would never pass.
-    failures.push({
-      property: "health",
-      reason:
-        "health has neither upSeconds nor command while port is unset; allowed: " +
-        "health.upSeconds or health.command for a worker without HTTP, or a port",
-    });
+    failures.push({ property: "health", reason: PORTLESS_HEALTH_REFUSAL });
   }
   for (const key of ["live", "ready", "startup"] as const) {
     const value = health[key];

@@ -48,6 +48,14 @@ export const healthSchema = strictObject({
   ),
 });
 
+/**
+ * Why a service without a port cannot be health-gated by its HTTP paths: the refusal of the
+ * AppService component and of the DockerDeployment provider alike.
+ */
+export const PORTLESS_HEALTH_REFUSAL =
+  "health has neither upSeconds nor command while port is unset; allowed: " +
+  "health.upSeconds or health.command for a worker without HTTP, or a port";
+
 /** The config keys of the registry's credentials, named in every error about them. */
 export const REGISTRY_USERNAME_KEY = "rewind:app.registry.username";
 export const REGISTRY_PASSWORD_KEY = "rewind:app.registry.password";
